@@ -1,0 +1,148 @@
+//! `zabkeeper check`: exhaustive model checking of a named configuration.
+
+use super::trace;
+use super::{model_config, BugName};
+use crate::model::{configs, ModelConfig, ZabModel};
+use clap::{Args, ValueEnum};
+use serde_json::{json, Map, Value};
+use stateright::{Checker, Expectation, HasDiscoveries, Model};
+use std::time::{Duration, Instant};
+
+/// The search strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Strategy {
+    /// Breadth first: shortest counterexamples, more memory.
+    Bfs,
+    /// Depth first: less memory.
+    Dfs,
+}
+
+/// Arguments of `check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The configuration to check (see --list).
+    #[arg(required_unless_present = "list")]
+    pub model: Option<String>,
+    /// List the configurations and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Search strategy.
+    #[arg(long, value_enum, default_value = "bfs")]
+    pub strategy: Strategy,
+    /// Checker threads.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
+    /// Stop exploring paths longer than this many steps (the run is then not complete).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Check a deliberately broken variant.
+    #[arg(long, value_enum)]
+    pub bug: Option<BugName>,
+}
+
+/// The outcome of one run, as printed in the final JSON line.
+pub struct Outcome {
+    /// The JSON line.
+    pub json: Value,
+    /// Whether every Always property holds and every Sometimes property was found.
+    pub ok: bool,
+}
+
+/// Runs `check`; returns whether the verdict is a pass.
+pub fn run(args: CheckArgs) -> Result<bool, String> {
+    if args.list {
+        for name in configs::NAMES {
+            let cfg = ModelConfig::named(name).expect("listed");
+            println!("{name:<10} {}", cfg.about);
+        }
+        return Ok(true);
+    }
+    let name = args.model.as_deref().expect("clap requires a model");
+    let cfg = model_config(name, args.bug)?;
+    let outcome = check(cfg, &args, true);
+    println!("{}", outcome.json);
+    Ok(outcome.ok)
+}
+
+/// Checks one configuration; with `verbose`, prints progress and counterexamples to stderr.
+pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
+    let name = cfg.name;
+    let model = cfg.into_model();
+    let mut builder = model
+        .checker()
+        .threads(usize::from(args.threads))
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(depth) = args.max_depth {
+        builder = builder.target_max_depth(depth);
+    }
+    let start = Instant::now();
+    let json = match args.strategy {
+        Strategy::Bfs => finish(builder.spawn_bfs(), name, args, start, verbose),
+        Strategy::Dfs => finish(builder.spawn_dfs(), name, args, start, verbose),
+    };
+    let ok = json["properties"]
+        .as_object()
+        .is_some_and(|p| p.values().all(|v| v == "holds" || v == "found"));
+    Outcome { json, ok }
+}
+
+fn finish<C: Checker<ZabModel>>(
+    checker: C,
+    name: &str,
+    args: &CheckArgs,
+    start: Instant,
+    verbose: bool,
+) -> Value {
+    let mut last = (Instant::now(), 0usize);
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(100));
+        if verbose && last.0.elapsed() >= Duration::from_secs(2) {
+            let states = checker.state_count();
+            let rate = (states - last.1) as f64 / last.0.elapsed().as_secs_f64();
+            eprintln!(
+                "states={states} unique={} states/s={rate:.0} depth={}",
+                checker.unique_state_count(),
+                checker.max_depth()
+            );
+            last = (Instant::now(), states);
+        }
+    }
+    let checker = checker.join();
+    let seconds = start.elapsed().as_secs_f64();
+    let model = checker.model();
+    let mut props = Map::new();
+    let mut counterexample = Value::Null;
+    for p in model.properties() {
+        let found = checker.discovery(p.name);
+        let verdict = match (p.expectation, &found) {
+            (Expectation::Always | Expectation::Eventually, None) => "holds",
+            (Expectation::Always | Expectation::Eventually, Some(_)) => "violated",
+            (Expectation::Sometimes, Some(_)) => "found",
+            (Expectation::Sometimes, None) => "not found",
+        };
+        props.insert(p.name.to_string(), json!(verdict));
+        if let (Some(path), "violated", true) = (found, verdict, counterexample.is_null()) {
+            let encoded = path.encode(model);
+            let steps = path.clone().into_actions().len();
+            if verbose {
+                eprintln!("\n{} is violated in {steps} steps:", p.name);
+                eprint!("{}", trace::render(model, &path));
+                eprintln!("explorer path: {encoded}\n");
+            }
+            counterexample = json!({"property": p.name, "path": encoded, "steps": steps});
+        }
+    }
+    let complete = args.max_depth.is_none() && counterexample.is_null();
+    json!({
+        "model": name,
+        "bug": args.bug.map(|b| format!("{b:?}")),
+        "strategy": format!("{:?}", args.strategy).to_lowercase(),
+        "complete": complete,
+        "unique_states": checker.unique_state_count(),
+        "states": checker.state_count(),
+        "max_depth": checker.max_depth(),
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "properties": props,
+        "counterexample": counterexample,
+    })
+}

@@ -1,0 +1,65 @@
+//! Ghost state: what the properties need to remember about the past, which no server keeps.
+
+use super::DeliveredLog;
+use crate::zab::{Epoch, ServerState, Txn, Zxid};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Ghost variables and fault budgets, kept as the `ActorModel`'s history.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Ghost {
+    /// Client writes issued so far.
+    pub writes: u8,
+    /// Crashes so far.
+    pub crashes: u8,
+    /// Connection resets so far.
+    pub resets: u8,
+    /// The longest sequence any server ever delivered: the ghost committed log.
+    pub committed: Vec<Txn<u8>>,
+    /// Delivered sequences that were neither a prefix nor an extension of `committed` when
+    /// they were delivered (empty unless a safety property is about to fail).
+    pub divergent: BTreeSet<Vec<Txn<u8>>>,
+    /// Every proposal an established leader made, by zxid (seeded histories included).
+    pub broadcast: BTreeMap<Zxid, u8>,
+    /// The servers seen as established leader of each epoch.
+    pub established: BTreeMap<Epoch, BTreeSet<usize>>,
+    /// The history (zxids) of each epoch's leader when it became established.
+    pub initial: BTreeMap<Epoch, Vec<Zxid>>,
+    /// Servers that crashed and recovered at least once.
+    pub restarted: BTreeSet<usize>,
+}
+
+impl Ghost {
+    /// Records what one live server shows after a step.
+    pub fn observe(&mut self, st: &ServerState<DeliveredLog>) {
+        self.observe_delivery(&st.sm.0);
+        if st.is_established_leader() {
+            let epoch = st.durable.current_epoch;
+            self.established.entry(epoch).or_default().insert(st.id);
+            self.initial
+                .entry(epoch)
+                .or_insert_with(|| all_zxids(st));
+            for txn in st.durable.log.iter().filter(|t| t.zxid.epoch() == epoch) {
+                self.broadcast.entry(txn.zxid).or_insert(txn.op);
+            }
+        }
+    }
+
+    fn observe_delivery(&mut self, seq: &[Txn<u8>]) {
+        if seq.len() <= self.committed.len() {
+            if self.committed[..seq.len()] != *seq {
+                self.divergent.insert(seq.to_vec());
+            }
+        } else if seq[..self.committed.len()] == *self.committed {
+            self.committed = seq.to_vec();
+        } else {
+            self.divergent.insert(seq.to_vec());
+        }
+    }
+}
+
+/// Every zxid a server holds, snapshot and log.
+pub fn all_zxids(st: &ServerState<DeliveredLog>) -> Vec<Zxid> {
+    let snap = st.durable.snapshot.state.0.iter().map(|t| t.zxid);
+    snap.chain(st.durable.log.iter().map(|t| t.zxid)).collect()
+}

@@ -1,0 +1,82 @@
+//! The properties checked on every model, one file each, named as in the literature.
+//!
+//! The safety properties of the Zab paper (Junqueira, Reed, Serafini, DSN 2011, section III):
+//! [`integrity`], [`total_order`], [`agreement`], [`local_primary_order`],
+//! [`global_primary_order`], [`primary_integrity`]; [`leadership`] and [`prefix_consistency`]
+//! from ZooKeeper's TLA+ protocol spec; [`process_consistency`], [`leader_log_completeness`] and
+//! [`committed_log_durability`] from Ouyang et al. (EuroSys 2025), the ones that caught real
+//! implementation bugs. "Deliver" means commit to the state machine; a "primary" is an
+//! established leader. The `Sometimes` properties in [`liveness_witnesses`] prove the model
+//! reaches the behaviour the safety properties are about.
+
+pub mod agreement;
+pub mod committed_log_durability;
+pub mod global_primary_order;
+pub mod integrity;
+pub mod leader_log_completeness;
+pub mod leadership;
+pub mod liveness_witnesses;
+pub mod local_primary_order;
+pub mod prefix_consistency;
+pub mod primary_integrity;
+pub mod process_consistency;
+pub mod total_order;
+
+use crate::model::{DeliveredLog, State, ZabModel};
+use crate::zab::{ServerState, Txn};
+use stateright::Property;
+
+/// Every property, in the order `check` prints them.
+pub fn all(crashes: bool) -> Vec<Property<ZabModel>> {
+    let mut props = vec![
+        Property::always("Leadership", leadership::holds),
+        Property::always("PrefixConsistency", prefix_consistency::holds),
+        Property::always("Integrity", integrity::holds),
+        Property::always("TotalOrder", total_order::holds),
+        Property::always("Agreement", agreement::holds),
+        Property::always("LocalPrimaryOrder", local_primary_order::holds),
+        Property::always("GlobalPrimaryOrder", global_primary_order::holds),
+        Property::always("PrimaryIntegrity", primary_integrity::holds),
+        Property::always("ProcessConsistency", process_consistency::holds),
+        Property::always("LeaderLogCompleteness", leader_log_completeness::holds),
+        Property::always("CommittedLogDurability", committed_log_durability::holds),
+        Property::sometimes("a leader is established", liveness_witnesses::leader_established),
+        Property::sometimes(
+            "a transaction is committed on every server",
+            liveness_witnesses::committed_everywhere,
+        ),
+    ];
+    if crashes {
+        props.push(Property::sometimes(
+            "a server recovers after a crash and rejoins",
+            liveness_witnesses::recovered_and_rejoined,
+        ));
+    }
+    props
+}
+
+/// The servers that are up.
+pub fn live(state: &State) -> impl Iterator<Item = &ServerState<DeliveredLog>> {
+    state
+        .actor_states
+        .iter()
+        .zip(&state.crashed)
+        .filter(|(_, &crashed)| !crashed)
+        .map(|(s, _)| &**s)
+}
+
+/// Every delivered sequence to compare: each live server's, the ghost committed log (all that
+/// was ever delivered) and any sequence that was seen to diverge from it.
+pub fn delivered(state: &State) -> Vec<&[Txn<u8>]> {
+    let ghost = &state.history;
+    live(state)
+        .map(|s| s.sm.0.as_slice())
+        .chain(std::iter::once(ghost.committed.as_slice()))
+        .chain(ghost.divergent.iter().map(|v| v.as_slice()))
+        .collect()
+}
+
+/// Every transaction a server holds, snapshot first, then log.
+pub fn held(st: &ServerState<DeliveredLog>) -> Vec<&Txn<u8>> {
+    st.durable.snapshot.state.0.iter().chain(&st.durable.log).collect()
+}

@@ -1,0 +1,162 @@
+//! Phase 3, Broadcast: the established leader orders client writes.
+//!
+//! The leader gives a write the next zxid, logs it durably and sends PROPOSAL to every synced
+//! learner. A follower logs the proposal durably and then (in the same step) sends ACK. When a
+//! quorum (the leader included) acknowledged it, and every earlier proposal is committed, the
+//! leader commits it and sends COMMIT; followers deliver in zxid order.
+
+use super::election::go_looking;
+use super::state::{Phase, Role, ServerState};
+use super::types::{Txn, Zxid};
+use super::{send, Config, Msg, Out, StateMachine, Timer};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// A client write reaches this server: the established leader proposes it; a serving follower
+/// forwards it to its leader (REQUEST); any other server drops it (the client retries).
+pub fn process_client_write<S: StateMachine>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    op: S::Op,
+    o: &mut Out<S>,
+) {
+    match &state.role {
+        Role::Leading(l) if l.phase == Phase::Broadcast => {
+            leader_propose(cfg, state.to_mut(), op, o)
+        }
+        Role::Following(f) if f.phase == Phase::Broadcast => send(o, f.leader, Msg::Request(op)),
+        _ => {}
+    }
+}
+
+/// `LeaderProcessRequest` for a write a learner forwarded.
+pub fn leader_process_request<S: StateMachine>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    src: usize,
+    op: S::Op,
+    o: &mut Out<S>,
+) {
+    match &state.role {
+        Role::Leading(l) if l.phase == Phase::Broadcast && l.synced.contains(&src) => {
+            leader_propose(cfg, state.to_mut(), op, o)
+        }
+        _ => {}
+    }
+}
+
+/// The leader logs a new proposal durably and sends it to every synced learner.
+fn leader_propose<S: StateMachine>(
+    cfg: &Config,
+    st: &mut ServerState<S>,
+    op: S::Op,
+    o: &mut Out<S>,
+) {
+    let txn = Txn {
+        zxid: st.durable.next_zxid(),
+        op,
+    };
+    st.durable.log.push(txn.clone());
+    o.save(st.durable.clone());
+    let id = st.id;
+    let leading = st.leading_mut().expect("leading");
+    leading.acks.insert(txn.zxid, BTreeSet::from([id]));
+    for &learner in &leading.synced {
+        send(o, learner, Msg::Proposal(txn.clone()));
+    }
+    leader_try_commit(cfg, st, o);
+}
+
+/// `FollowerProcessPROPOSAL`: log the proposal durably, then acknowledge it.
+pub fn follower_process_proposal<S: StateMachine>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    src: usize,
+    txn: Txn<S::Op>,
+    o: &mut Out<S>,
+) {
+    match &state.role {
+        Role::Following(f) if f.leader == src && f.acked_new_leader => {}
+        _ => return,
+    }
+    if txn.zxid <= state.durable.last_zxid() {
+        return;
+    }
+    let st = state.to_mut();
+    let zxid = txn.zxid;
+    st.durable.log.push(txn);
+    if cfg.bugs.ack_before_save {
+        // The bug: the write is handed to a writer that reaches the disk in a later step.
+        o.set_timer(Timer::Flush, Duration::ZERO..Duration::ZERO);
+    } else {
+        o.save(st.durable.clone());
+    }
+    send(o, src, Msg::Ack(zxid));
+}
+
+/// `LeaderProcessACK`: count the acknowledgement and commit what has a quorum.
+pub fn leader_process_ack<S: StateMachine>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    src: usize,
+    zxid: Zxid,
+    o: &mut Out<S>,
+) {
+    match &state.role {
+        Role::Leading(l) if l.acks.get(&zxid).is_some_and(|a| !a.contains(&src)) => {}
+        _ => return,
+    }
+    let st = state.to_mut();
+    let leading = st.leading_mut().expect("leading");
+    leading.acks.get_mut(&zxid).expect("outstanding").insert(src);
+    leader_try_commit(cfg, st, o);
+}
+
+/// Commits, in zxid order, every outstanding proposal that a quorum acknowledged, and sends
+/// COMMIT for each to the synced learners.
+pub fn leader_try_commit<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
+    loop {
+        let Role::Leading(leading) = &mut st.role else {
+            return;
+        };
+        if leading.phase != Phase::Broadcast {
+            return;
+        }
+        let Some((&zxid, ackers)) = leading.acks.first_key_value() else {
+            return;
+        };
+        if !cfg.is_quorum(ackers.len()) {
+            return;
+        }
+        leading.acks.remove(&zxid);
+        for &learner in &leading.synced {
+            send(o, learner, Msg::Commit(zxid));
+        }
+        st.commit_up_to(zxid);
+    }
+}
+
+/// `FollowerProcessCOMMIT`: deliver everything up to the zxid. A COMMIT for a proposal this
+/// server never logged means it is out of step with its leader: like ZooKeeper, it stops
+/// following.
+pub fn follower_process_commit<S: StateMachine>(
+    state: &mut Cow<ServerState<S>>,
+    src: usize,
+    zxid: Zxid,
+    o: &mut Out<S>,
+) {
+    match &state.role {
+        Role::Following(f) if f.leader == src && f.acked_new_leader => {}
+        _ => return,
+    }
+    if zxid <= state.committed {
+        return;
+    }
+    let st = state.to_mut();
+    if st.durable.holds(zxid) {
+        st.commit_up_to(zxid);
+    } else {
+        go_looking(st, None, o);
+    }
+}

@@ -1,0 +1,200 @@
+//! ZAB, the ZooKeeper Atomic Broadcast protocol, as one `stateright` actor.
+//!
+//! # The algorithm
+//!
+//! A ZAB ensemble replicates a log of state changes (transactions). One server, the *leader*
+//! (the paper's *primary*), decides the order of every transaction; the others *follow*. Each
+//! leadership is an *epoch*, and each transaction is named by a *zxid*, `epoch << 32 |
+//! counter`, so that every transaction of a later epoch orders after every one of an earlier
+//! epoch. A server goes through four phases:
+//!
+//! 0. **Election** ([`election`]). A server that has no leader is LOOKING. It leaves election
+//!    knowing whom to follow; the elected leader holds the most recent history among a quorum:
+//!    the greatest (currentEpoch, last zxid, server id). In this version an oracle (the model's
+//!    election step) decides; Fast Leader Election will end in the same transition.
+//! 1. **Discovery** ([`discovery`]). Followers tell the prospective leader the last epoch they
+//!    promised to (FOLLOWERINFO). On a quorum it picks a new epoch e' above all of them and
+//!    announces it (LEADERINFO); each follower promises e' by making it its acceptedEpoch
+//!    durably and answers with its currentEpoch and last zxid (ACKEPOCH). A promise to e' makes
+//!    the follower ignore every older leader, which is what lets a new epoch start safely.
+//! 2. **Synchronization** ([`sync`]). The leader makes each follower's history equal to its own:
+//!    it sends the missing proposals (DIFF), tells the follower to drop entries the leader does
+//!    not have (TRUNC), or sends a whole snapshot (SNAP), and then NEWLEADER. The follower makes
+//!    the synced history durable, sets currentEpoch to e' and acknowledges. On a quorum of those
+//!    acknowledgements the leader commits its whole history and sends UPTODATE: the epoch is
+//!    *established*.
+//! 3. **Broadcast** ([`broadcast`]). The established leader gives each client write the next
+//!    zxid, logs it and sends PROPOSAL to every synced follower; each follower logs it durably and
+//!    sends ACK; on a quorum of ACKs (the leader's own included) the leader commits it and sends
+//!    COMMIT. Transactions are committed in zxid order. Followers forward the writes their
+//!    clients send them to the leader (REQUEST).
+//!
+//! A follower that loses its leader, or a leader that loses its quorum, goes back to election.
+//!
+//! # What survives a crash
+//!
+//! [`Durable`] is the actor's `Storage`: acceptedEpoch, currentEpoch, a snapshot and the log.
+//! Every step that changes it emits `save` in the same step as the messages that depend on it
+//! (ACKEPOCH, the ACK of NEWLEADER, the ACK of a PROPOSAL), and the runtime makes the save
+//! durable before it sends them. `on_start` rebuilds everything else from it.
+//!
+//! The module names the handlers after the actions of ZooKeeper's TLA+ protocol spec
+//! (`leader_process_ackepoch` is `LeaderProcessACKEPOCH`); `spec/` maps each one.
+
+pub mod broadcast;
+pub mod discovery;
+pub mod election;
+pub mod msg;
+pub mod state;
+pub mod sync;
+pub mod types;
+
+pub use msg::{Msg, SyncMode};
+pub use state::{Following, Leading, Phase, Role, ServerState};
+pub use types::{Durable, Epoch, Snapshot, StateMachine, Txn, Zxid};
+
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, Id};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The `Out` buffer of a server step.
+pub type Out<S> = stateright::actor::Out<Server<S>>;
+
+/// Switches that re-introduce a bug on purpose, so that the model checker can show it is caught.
+/// All off is the correct protocol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Bugs {
+    /// Breaks the durability rule: a follower acknowledges a PROPOSAL before the entry is saved,
+    /// and saves it in a later step (an asynchronous log writer).
+    pub ack_before_save: bool,
+}
+
+/// What every server of an ensemble knows about it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Config {
+    /// The voting servers are ids `0..voters`.
+    pub voters: usize,
+    /// Deliberate bugs (all off in production).
+    pub bugs: Bugs,
+}
+
+impl Config {
+    /// Whether `count` servers form a quorum: a strict majority of the voters.
+    pub fn is_quorum(&self, count: usize) -> bool {
+        2 * count > self.voters
+    }
+}
+
+/// Timers a server sets.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Timer {
+    /// Only with [`Bugs::ack_before_save`]: the delayed write of the log reaches the disk.
+    Flush,
+}
+
+/// One ZAB server: the protocol state machine that the model checker, the explorer and the
+/// runtime all run.
+#[derive(Clone, Debug)]
+pub struct Server<S: StateMachine> {
+    /// The ensemble this server belongs to.
+    pub cfg: Arc<Config>,
+    /// What the server finds on disk the first time it starts (None: an empty data directory).
+    pub seed: Option<Durable<S>>,
+}
+
+impl<S: StateMachine> Server<S> {
+    /// A server with an empty data directory.
+    pub fn new(cfg: Arc<Config>) -> Self {
+        Server { cfg, seed: None }
+    }
+}
+
+impl<S: StateMachine> Actor for Server<S> {
+    type Msg = Msg<S>;
+    type Timer = Timer;
+    type State = ServerState<S>;
+    type Storage = Durable<S>;
+    type Random = ();
+
+    fn on_start(&self, id: Id, storage: &Option<Durable<S>>, _o: &mut Out<S>) -> ServerState<S> {
+        let durable = storage
+            .clone()
+            .or_else(|| self.seed.clone())
+            .unwrap_or_default();
+        let committed = durable.snapshot.zxid;
+        ServerState {
+            id: usize::from(id),
+            sm: durable.snapshot.state.clone(),
+            durable,
+            committed,
+            role: Role::Looking,
+        }
+    }
+
+    fn on_msg(
+        &self,
+        _id: Id,
+        state: &mut Cow<ServerState<S>>,
+        src: Id,
+        msg: Msg<S>,
+        o: &mut Out<S>,
+    ) {
+        let cfg = &self.cfg;
+        let src = usize::from(src);
+        match msg {
+            Msg::ElectionOutcome { leader } => election::leave_election(cfg, state, leader, o),
+            Msg::Disconnected => election::process_disconnected(cfg, state, src, o),
+            Msg::ClientWrite(op) => broadcast::process_client_write(cfg, state, op, o),
+            Msg::FollowerInfo { accepted_epoch } => {
+                discovery::leader_process_followerinfo(cfg, state, src, accepted_epoch, o)
+            }
+            Msg::LeaderInfo { epoch } => {
+                discovery::follower_process_leaderinfo(state, src, epoch, o)
+            }
+            Msg::AckEpoch {
+                current_epoch,
+                last_zxid,
+                fresh,
+            } => discovery::leader_process_ackepoch(
+                cfg,
+                state,
+                src,
+                (current_epoch, last_zxid),
+                fresh,
+                o,
+            ),
+            Msg::Sync {
+                mode,
+                entries,
+                committed,
+            } => sync::follower_process_sync(state, src, mode, entries, committed),
+            Msg::NewLeader { epoch } => sync::follower_process_newleader(state, src, epoch, o),
+            Msg::AckNewLeader { last_zxid } => {
+                sync::leader_process_ackld(cfg, state, src, last_zxid, o)
+            }
+            Msg::UpToDate { committed } => sync::follower_process_uptodate(state, src, committed),
+            Msg::Proposal(txn) => broadcast::follower_process_proposal(cfg, state, src, txn, o),
+            Msg::Ack(zxid) => broadcast::leader_process_ack(cfg, state, src, zxid, o),
+            Msg::Commit(zxid) => broadcast::follower_process_commit(state, src, zxid, o),
+            Msg::Request(op) => broadcast::leader_process_request(cfg, state, src, op, o),
+        }
+    }
+
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<ServerState<S>>,
+        timer: &Timer,
+        o: &mut Out<S>,
+    ) {
+        match timer {
+            Timer::Flush => o.save(state.durable.clone()),
+        }
+    }
+}
+
+/// Sends `msg` to server `to`.
+pub(crate) fn send<S: StateMachine>(o: &mut Out<S>, to: usize, msg: Msg<S>) {
+    o.send(Id::from(to), msg);
+}

@@ -1,0 +1,172 @@
+//! A server's volatile state: its role, its phase and what it tracks while it leads or follows.
+
+use super::msg::SyncMode;
+use super::types::{Durable, Epoch, StateMachine, Txn, Zxid};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The four phases of ZAB (ZooKeeper's `ZabState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Phase 0: looking for a leader.
+    Election,
+    /// Phase 1: agreeing on a new epoch.
+    Discovery,
+    /// Phase 2: bringing histories in line with the leader's.
+    Synchronization,
+    /// Phase 3: the established leader proposes and commits.
+    Broadcast,
+}
+
+/// A learner's synced history, held in memory between the sync packet and NEWLEADER
+/// (ZooKeeper's `packetsNotLogged`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PendingSync<S: StateMachine> {
+    /// DIFF, TRUNC or SNAP.
+    pub mode: SyncMode<S>,
+    /// The proposals to append.
+    pub entries: Vec<Txn<S::Op>>,
+    /// The leader's committed zxid when it sent them.
+    pub committed: Zxid,
+}
+
+/// What a follower knows about its leader and its own progress.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Following<S: StateMachine> {
+    /// The leader this server follows.
+    pub leader: usize,
+    /// Discovery until LEADERINFO, Synchronization until UPTODATE, then Broadcast.
+    pub phase: Phase,
+    /// The synced history received but not yet logged.
+    pub pending: Option<PendingSync<S>>,
+    /// Whether NEWLEADER was acknowledged (the synced history is durable).
+    pub acked_new_leader: bool,
+}
+
+/// What a leader tracks (ZooKeeper's `Leader` and its `LearnerHandler`s).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Leading {
+    /// Discovery, Synchronization, then Broadcast once established.
+    pub phase: Phase,
+    /// FOLLOWERINFO received: connected learners with their acceptedEpoch (self included).
+    pub cepoch: BTreeMap<usize, Epoch>,
+    /// The epoch e' once a quorum of FOLLOWERINFO chose it.
+    pub new_epoch: Option<Epoch>,
+    /// ACKEPOCH received: learner -> (last zxid, counts toward the quorum). Self included.
+    pub ackepoch: BTreeMap<usize, (Zxid, bool)>,
+    /// Learners sent their sync and NEWLEADER: they receive every later PROPOSAL and COMMIT.
+    pub synced: BTreeSet<usize>,
+    /// ACK of NEWLEADER received (self included).
+    pub ackld: BTreeSet<usize>,
+    /// Outstanding proposals and who acknowledged each (self included).
+    pub acks: BTreeMap<Zxid, BTreeSet<usize>>,
+}
+
+impl Leading {
+    /// Forgets a learner whose connection closed (its acknowledgements of proposals stay: they
+    /// record what is durable there).
+    pub fn forget(&mut self, learner: usize) {
+        self.cepoch.remove(&learner);
+        self.ackepoch.remove(&learner);
+        self.synced.remove(&learner);
+        self.ackld.remove(&learner);
+    }
+}
+
+impl Default for Phase {
+    fn default() -> Self {
+        Phase::Election
+    }
+}
+
+/// A server's role (ZooKeeper's `ServerState`) with the data the role needs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Role<S: StateMachine> {
+    /// LOOKING: in election.
+    Looking,
+    /// FOLLOWING a leader.
+    Following(Following<S>),
+    /// LEADING.
+    Leading(Leading),
+}
+
+/// The whole state of one server: the durable part as last saved, plus volatile state that
+/// `on_start` rebuilds after a crash.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServerState<S: StateMachine> {
+    /// This server's id.
+    pub id: usize,
+    /// acceptedEpoch, currentEpoch, snapshot and log, exactly as last saved.
+    pub durable: Durable<S>,
+    /// Everything up to this zxid is delivered to `sm`.
+    pub committed: Zxid,
+    /// The state machine after every delivered transaction.
+    pub sm: S,
+    /// The role and its data.
+    pub role: Role<S>,
+}
+
+impl<S: StateMachine> ServerState<S> {
+    /// The ZAB phase this server is in.
+    pub fn phase(&self) -> Phase {
+        match &self.role {
+            Role::Looking => Phase::Election,
+            Role::Following(f) => f.phase,
+            Role::Leading(l) => l.phase,
+        }
+    }
+
+    /// Whether this server leads an established epoch (it serves as the primary).
+    pub fn is_established_leader(&self) -> bool {
+        matches!(&self.role, Role::Leading(l) if l.phase == Phase::Broadcast)
+    }
+
+    /// The leader this server follows, if any.
+    pub fn leader(&self) -> Option<usize> {
+        match &self.role {
+            Role::Following(f) => Some(f.leader),
+            Role::Leading(_) => Some(self.id),
+            Role::Looking => None,
+        }
+    }
+
+    /// This server's vote key: (currentEpoch, last zxid, id).
+    pub fn vote_key(&self) -> super::types::VoteKey {
+        (
+            self.durable.current_epoch,
+            self.durable.last_zxid(),
+            self.id,
+        )
+    }
+
+    /// Delivers every held transaction up to `zxid` that is not yet delivered, in order.
+    pub fn commit_up_to(&mut self, zxid: Zxid) {
+        let upto = zxid.min(self.durable.last_zxid());
+        if upto <= self.committed {
+            return;
+        }
+        let start = self.durable.log.partition_point(|t| t.zxid <= self.committed);
+        for txn in &self.durable.log[start..] {
+            if txn.zxid > upto {
+                break;
+            }
+            self.sm.apply(txn);
+        }
+        self.committed = upto;
+    }
+
+    /// The leader-side data, when leading.
+    pub fn leading_mut(&mut self) -> Option<&mut Leading> {
+        match &mut self.role {
+            Role::Leading(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The follower-side data, when following.
+    pub fn following_mut(&mut self) -> Option<&mut Following<S>> {
+        match &mut self.role {
+            Role::Following(f) => Some(f),
+            _ => None,
+        }
+    }
+}
