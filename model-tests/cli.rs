@@ -1,0 +1,64 @@
+//! The command line: verdicts, the JSON line, and clear errors with non-zero exits.
+
+use std::process::Command;
+
+fn zabkeeper(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zabkeeper"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn list_names_every_configuration() {
+    let (code, out, _) = zabkeeper(&["check", "--list"]);
+    assert_eq!(code, 0);
+    for name in ["small", "broadcast", "recovery"] {
+        assert!(out.contains(name), "{out}");
+    }
+}
+
+#[test]
+fn check_ends_with_one_json_line_and_exits_zero_when_all_hold() {
+    let (code, out, _) = zabkeeper(&["check", "small"]);
+    assert_eq!(code, 0);
+    let last = out.lines().last().expect("a line");
+    let v: serde_json::Value = serde_json::from_str(last).expect("json");
+    assert_eq!(v["model"], "small");
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["unique_states"], 320);
+    assert_eq!(v["counterexample"], serde_json::Value::Null);
+    assert_eq!(v["properties"]["Leadership"], "holds");
+}
+
+#[test]
+fn a_violation_exits_non_zero_with_a_readable_trace_and_a_path() {
+    let (code, out, err) = zabkeeper(&["check", "broadcast", "--bug", "ack-before-save"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(v["counterexample"]["property"], "CommittedLogDurability");
+    let path = v["counterexample"]["path"].as_str().unwrap();
+    assert!(path.split('/').all(|i| i.parse::<usize>().is_ok()), "{path}");
+    assert!(err.contains("step 1:") && err.contains("explorer path:"), "{err}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let (code, _, err) = zabkeeper(&["check", "nosuch"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown model `nosuch`"), "{err}");
+    let (code, _, err) = zabkeeper(&["check", "small", "--strategy", "sideways"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("invalid value 'sideways'"), "{err}");
+    let (code, _, err) = zabkeeper(&["check"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("MODEL"), "{err}");
+    let (code, _, err) = zabkeeper(&["explore", "nosuch"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown model"), "{err}");
+}

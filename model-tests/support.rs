@@ -1,0 +1,56 @@
+//! Shared helpers: run a configuration to completion and read the verdicts.
+
+use stateright::{Checker, Expectation, HasDiscoveries, Model};
+use std::collections::BTreeMap;
+use zabkeeper::model::{ModelConfig, ZabModel};
+
+/// What one exhaustive BFS run found.
+pub struct Run {
+    pub unique_states: usize,
+    pub verdicts: BTreeMap<&'static str, &'static str>,
+    pub counterexample_steps: Option<usize>,
+}
+
+/// Checks `model` exhaustively (stopping at the first violation).
+pub fn run_model(model: ZabModel) -> Run {
+    let checker = model
+        .checker()
+        .finish_when(HasDiscoveries::AnyFailures)
+        .spawn_bfs()
+        .join();
+    let mut verdicts = BTreeMap::new();
+    let mut counterexample_steps = None;
+    for p in checker.model().properties() {
+        let found = checker.discovery(p.name);
+        let verdict = match (p.expectation, &found) {
+            (Expectation::Sometimes, Some(_)) => "found",
+            (Expectation::Sometimes, None) => "not found",
+            (_, None) => "holds",
+            (_, Some(path)) => {
+                counterexample_steps = Some(path.clone().into_actions().len());
+                "violated"
+            }
+        };
+        verdicts.insert(p.name, verdict);
+    }
+    Run {
+        unique_states: checker.unique_state_count(),
+        verdicts,
+        counterexample_steps,
+    }
+}
+
+/// Checks a named configuration.
+pub fn run(cfg: ModelConfig) -> Run {
+    run_model(cfg.into_model())
+}
+
+/// Asserts every Always property holds and every Sometimes property is found.
+pub fn assert_all_pass(run: &Run) {
+    for (name, verdict) in &run.verdicts {
+        assert!(
+            *verdict == "holds" || *verdict == "found",
+            "{name}: {verdict}"
+        );
+    }
+}
