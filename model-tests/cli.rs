@@ -43,8 +43,14 @@ fn a_violation_exits_non_zero_with_a_readable_trace_and_a_path() {
     let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(v["counterexample"]["property"], "CommittedLogDurability");
     let path = v["counterexample"]["path"].as_str().unwrap();
-    assert!(path.split('/').all(|i| i.parse::<usize>().is_ok()), "{path}");
-    assert!(err.contains("step 1:") && err.contains("explorer path:"), "{err}");
+    assert!(
+        path.split('/').all(|i| i.parse::<usize>().is_ok()),
+        "{path}"
+    );
+    assert!(
+        err.contains("step 1:") && err.contains("explorer path:"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -55,9 +61,12 @@ fn bad_input_is_a_clear_error() {
     let (code, _, err) = zabkeeper(&["check", "small", "--strategy", "sideways"]);
     assert_ne!(code, 0);
     assert!(err.contains("invalid value 'sideways'"), "{err}");
-    let (code, _, err) = zabkeeper(&["check"]);
+    let (code, _, err) = zabkeeper(&["check", "small", "--threads", "0"]);
     assert_ne!(code, 0);
-    assert!(err.contains("MODEL"), "{err}");
+    assert!(err.contains("--threads"), "{err}");
+    let (code, _, err) = zabkeeper(&["check", "small", "--frobnicate"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--frobnicate"), "{err}");
     let (code, _, err) = zabkeeper(&["explore", "nosuch"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown model"), "{err}");

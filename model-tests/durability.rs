@@ -25,7 +25,9 @@ fn acking_before_saving_loses_a_committed_transaction() {
     // Without the direct check, the checker must still find the loss itself: a crash of the
     // follower whose acknowledgement completed the quorum, and a new leader that lacks the entry.
     let mut model = buggy().into_model();
-    model.properties.retain(|p| p.name != "CommittedLogDurability");
+    model
+        .properties
+        .retain(|p| p.name != "CommittedLogDurability");
     let run = run_model(model);
     let lost = ["LeaderLogCompleteness", "PrefixConsistency", "Agreement"]
         .iter()

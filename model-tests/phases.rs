@@ -97,7 +97,13 @@ fn phase1_follower_rejects_an_epoch_older_than_its_promise() {
 
 #[test]
 fn phase1_leader_picks_an_epoch_above_every_promise_of_a_quorum() {
-    let st = start(0, Durable { accepted_epoch: 2, ..Durable::default() });
+    let st = start(
+        0,
+        Durable {
+            accepted_epoch: 2,
+            ..Durable::default()
+        },
+    );
     let (st, cmds) = step(&st, 9, Msg::ElectionOutcome { leader: 0 });
     assert!(cmds.is_empty(), "one server is not a quorum of three");
     let (st, cmds) = step(&st, 1, Msg::FollowerInfo { accepted_epoch: 5 });
@@ -167,7 +173,10 @@ fn phase2_follower_logs_the_synced_history_and_the_epoch_before_ack_ld() {
         committed: Zxid::new(1, 1),
     };
     let (st, cmds) = step(&syncing(), 0, sync);
-    assert!(cmds.is_empty(), "nothing is logged or acknowledged before NEWLEADER");
+    assert!(
+        cmds.is_empty(),
+        "nothing is logged or acknowledged before NEWLEADER"
+    );
     assert_eq!(st.durable.log.len(), 1);
     let (st, cmds) = step(&st, 0, Msg::NewLeader { epoch: 2 });
     let saved = saves(&cmds);
@@ -178,8 +187,18 @@ fn phase2_follower_logs_the_synced_history_and_the_epoch_before_ack_ld() {
         last_zxid: Zxid::new(1, 2),
     };
     assert_eq!(sent(&cmds), vec![(0, &ack)]);
-    assert_eq!(st.committed, Zxid::new(1, 1), "only what the leader committed is delivered");
-    let (st, _) = step(&st, 0, Msg::UpToDate { committed: Zxid::new(1, 2) });
+    assert_eq!(
+        st.committed,
+        Zxid::new(1, 1),
+        "only what the leader committed is delivered"
+    );
+    let (st, _) = step(
+        &st,
+        0,
+        Msg::UpToDate {
+            committed: Zxid::new(1, 2),
+        },
+    );
     assert_eq!(st.phase(), Phase::Broadcast);
     assert_eq!(st.sm.0, vec![txn(1, 1, 1), txn(1, 2, 2)]);
 }
@@ -206,7 +225,14 @@ fn broadcasting() -> ServerState<S> {
     };
     let (st, _) = step(&syncing(), 0, sync);
     let (st, _) = step(&st, 0, Msg::NewLeader { epoch: 2 });
-    step(&st, 0, Msg::UpToDate { committed: Zxid::new(1, 1) }).0
+    step(
+        &st,
+        0,
+        Msg::UpToDate {
+            committed: Zxid::new(1, 1),
+        },
+    )
+    .0
 }
 
 #[test]
@@ -215,7 +241,11 @@ fn phase3_follower_saves_a_proposal_in_the_step_that_acknowledges_it() {
     assert_eq!(saves(&cmds).len(), 1);
     assert!(saves(&cmds)[0].log.contains(&txn(2, 1, 9)));
     assert_eq!(sent(&cmds), vec![(0, &Msg::Ack(Zxid::new(2, 1)))]);
-    assert_eq!(st.committed, Zxid::new(1, 1), "a proposal is not delivered before COMMIT");
+    assert_eq!(
+        st.committed,
+        Zxid::new(1, 1),
+        "a proposal is not delivered before COMMIT"
+    );
     let (st, _) = step(&st, 0, Msg::Commit(Zxid::new(2, 1)));
     assert_eq!(st.committed, Zxid::new(2, 1));
 }

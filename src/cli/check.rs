@@ -20,8 +20,7 @@ pub enum Strategy {
 /// Arguments of `check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// The configuration to check (see --list).
-    #[arg(required_unless_present = "list")]
+    /// The configuration to check (see --list); without one, every configuration in turn.
     pub model: Option<String>,
     /// List the configurations and exit.
     #[arg(long)]
@@ -38,6 +37,46 @@ pub struct CheckArgs {
     /// Check a deliberately broken variant.
     #[arg(long, value_enum)]
     pub bug: Option<BugName>,
+    /// Override the configuration's number of client writes.
+    #[arg(long)]
+    pub writes: Option<u8>,
+    /// Override the configuration's number of crashes (one server is down at a time).
+    #[arg(long)]
+    pub crashes: Option<u8>,
+    /// Override the configuration's number of connection resets.
+    #[arg(long)]
+    pub resets: Option<u8>,
+    /// Override the highest epoch any server may accept.
+    #[arg(long)]
+    pub max_epoch: Option<u32>,
+}
+
+impl CheckArgs {
+    /// The arguments of a plain exhaustive BFS run of `model`.
+    pub fn new(model: &str) -> Self {
+        CheckArgs {
+            model: Some(model.to_string()),
+            list: false,
+            strategy: Strategy::Bfs,
+            threads: 1,
+            max_depth: None,
+            bug: None,
+            writes: None,
+            crashes: None,
+            resets: None,
+            max_epoch: None,
+        }
+    }
+
+    /// Applies the bound overrides to `cfg`.
+    pub fn apply_bounds(&self, mut cfg: ModelConfig) -> ModelConfig {
+        let b = &mut cfg.bounds;
+        b.writes = self.writes.unwrap_or(b.writes);
+        b.crashes = self.crashes.unwrap_or(b.crashes);
+        b.resets = self.resets.unwrap_or(b.resets);
+        b.max_epoch = self.max_epoch.unwrap_or(b.max_epoch);
+        cfg
+    }
 }
 
 /// The outcome of one run, as printed in the final JSON line.
@@ -57,16 +96,27 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
         }
         return Ok(true);
     }
-    let name = args.model.as_deref().expect("clap requires a model");
-    let cfg = model_config(name, args.bug)?;
-    let outcome = check(cfg, &args, true);
-    println!("{}", outcome.json);
-    Ok(outcome.ok)
+    let names: Vec<&str> = match args.model.as_deref() {
+        Some(name) => vec![name],
+        None => configs::NAMES.to_vec(),
+    };
+    let mut all_ok = true;
+    for name in names {
+        let cfg = args.apply_bounds(model_config(name, args.bug)?);
+        eprintln!("checking `{name}`: {}", cfg.about);
+        let outcome = check(cfg, &args, true);
+        println!("{}", outcome.json);
+        all_ok &= outcome.ok;
+    }
+    Ok(all_ok)
 }
 
 /// Checks one configuration; with `verbose`, prints progress and counterexamples to stderr.
 pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
     let name = cfg.name;
+    let b = &cfg.bounds;
+    let bounds = json!({"servers": b.servers, "writes": b.writes, "crashes": b.crashes,
+        "resets": b.resets, "max_epoch": b.max_epoch});
     let model = cfg.into_model();
     let mut builder = model
         .checker()
@@ -80,6 +130,8 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
         Strategy::Bfs => finish(builder.spawn_bfs(), name, args, start, verbose),
         Strategy::Dfs => finish(builder.spawn_dfs(), name, args, start, verbose),
     };
+    let mut json = json;
+    json["bounds"] = bounds;
     let ok = json["properties"]
         .as_object()
         .is_some_and(|p| p.values().all(|v| v == "holds" || v == "found"));

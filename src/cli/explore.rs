@@ -24,7 +24,10 @@ pub fn run(args: ExploreArgs) -> Result<(), String> {
     std::net::TcpListener::bind(&args.addr)
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     println!("Explorer for `{}` at http://{}/", cfg.name, args.addr);
-    println!("A path printed by `check` opens at http://{}/#/steps/PATH", args.addr);
+    println!(
+        "A path printed by `check` opens at http://{}/#/steps/PATH",
+        args.addr
+    );
     cfg.into_model().checker().serve(args.addr.as_str());
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Counterexamples as people read them: one line per step, with the changes that matter.
 
+use crate::model::DeliveredLog;
 use crate::model::{Action, State, ZabModel};
 use crate::zab::{Role, ServerState};
-use crate::model::DeliveredLog;
 use stateright::{Model, Path};
 use std::fmt::Write;
 
@@ -16,7 +16,12 @@ pub fn summary(st: &ServerState<DeliveredLog>, crashed: bool) -> String {
         Role::Following(f) => format!("FOLLOWING {}", f.leader),
         Role::Leading(_) => "LEADING".to_string(),
     };
-    let log: Vec<String> = st.durable.log.iter().map(|t| format!("{:?}", t.zxid)).collect();
+    let log: Vec<String> = st
+        .durable
+        .log
+        .iter()
+        .map(|t| format!("{:?}", t.zxid))
+        .collect();
     format!(
         "{role} {:?} p={} a={} snap={:?} log=[{}] delivered={}",
         st.phase(),

@@ -86,7 +86,7 @@ impl ModelConfig {
             .max_crashes(1);
         ZabModel {
             inner,
-            properties: properties::all(self.bounds.crashes > 0),
+            properties: properties::all(self.bounds.crashes > 0, !self.seeds.is_empty()),
             cfg: self,
         }
     }

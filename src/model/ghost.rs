@@ -36,9 +36,7 @@ impl Ghost {
         if st.is_established_leader() {
             let epoch = st.durable.current_epoch;
             self.established.entry(epoch).or_default().insert(st.id);
-            self.initial
-                .entry(epoch)
-                .or_insert_with(|| all_zxids(st));
+            self.initial.entry(epoch).or_insert_with(|| all_zxids(st));
             for txn in st.durable.log.iter().filter(|t| t.zxid.epoch() == epoch) {
                 self.broadcast.entry(txn.zxid).or_insert(txn.op);
             }

@@ -17,9 +17,7 @@ pub fn holds(model: &ZabModel, state: &State) -> bool {
         let holders = disks
             .iter()
             .filter(|d| {
-                d.is_some_and(|d| {
-                    d.snapshot.state.0.contains(t) || d.log.iter().any(|x| x == t)
-                })
+                d.is_some_and(|d| d.snapshot.state.0.contains(t) || d.log.iter().any(|x| x == t))
             })
             .count();
         model.cfg.server.is_quorum(holders)

@@ -6,7 +6,8 @@ use crate::model::{State, ZabModel};
 
 /// Along every delivered sequence the epochs never decrease.
 pub fn holds(_: &ZabModel, state: &State) -> bool {
-    delivered(state)
-        .iter()
-        .all(|seq| seq.windows(2).all(|w| w[0].zxid.epoch() <= w[1].zxid.epoch()))
+    delivered(state).iter().all(|seq| {
+        seq.windows(2)
+            .all(|w| w[0].zxid.epoch() <= w[1].zxid.epoch())
+    })
 }

@@ -6,5 +6,9 @@ use crate::model::{State, ZabModel};
 
 /// No epoch has two established leaders.
 pub fn holds(_: &ZabModel, state: &State) -> bool {
-    state.history.established.values().all(|leaders| leaders.len() <= 1)
+    state
+        .history
+        .established
+        .values()
+        .all(|leaders| leaders.len() <= 1)
 }

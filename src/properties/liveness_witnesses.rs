@@ -3,7 +3,8 @@
 
 use super::live;
 use crate::model::{State, ZabModel};
-use crate::zab::Phase;
+use crate::zab::{Msg, Phase, SyncMode};
+use stateright::actor::Network;
 
 /// Some server is an established leader.
 pub fn leader_established(_: &ZabModel, state: &State) -> bool {
@@ -13,11 +14,34 @@ pub fn leader_established(_: &ZabModel, state: &State) -> bool {
 /// Every server is up and has delivered a client write made in this run.
 pub fn committed_everywhere(model: &ZabModel, state: &State) -> bool {
     let first = model.cfg.bounds.first_value;
-    state.crashed.iter().all(|c| !c)
-        && live(state).all(|s| s.sm.0.iter().any(|t| t.op >= first))
+    state.crashed.iter().all(|c| !c) && live(state).all(|s| s.sm.0.iter().any(|t| t.op >= first))
 }
 
 /// A server that crashed and recovered is back in Broadcast, following or leading.
 pub fn recovered_and_rejoined(_: &ZabModel, state: &State) -> bool {
     live(state).any(|s| state.history.restarted.contains(&s.id) && s.phase() == Phase::Broadcast)
+}
+
+/// Some leader is bringing a learner in line with TRUNC.
+pub fn synced_by_trunc(_: &ZabModel, state: &State) -> bool {
+    sync_in_flight(state, |m| matches!(m, SyncMode::Trunc(_)))
+}
+
+/// Some leader is bringing a learner in line with SNAP.
+pub fn synced_by_snap(_: &ZabModel, state: &State) -> bool {
+    sync_in_flight(state, |m| matches!(m, SyncMode::Snap(_)))
+}
+
+fn sync_in_flight(
+    state: &State,
+    mode: impl Fn(&SyncMode<crate::model::DeliveredLog>) -> bool,
+) -> bool {
+    // Iterate the flows directly: `Network::iter_all` never ends on ordered networks.
+    let Network::Ordered(flows) = &state.network else {
+        return false;
+    };
+    flows
+        .values()
+        .flatten()
+        .any(|m| matches!(m, Msg::Sync { mode: m, .. } if mode(m)))
 }

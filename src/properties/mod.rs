@@ -27,7 +27,7 @@ use crate::zab::{ServerState, Txn};
 use stateright::Property;
 
 /// Every property, in the order `check` prints them.
-pub fn all(crashes: bool) -> Vec<Property<ZabModel>> {
+pub fn all(crashes: bool, seeded: bool) -> Vec<Property<ZabModel>> {
     let mut props = vec![
         Property::always("Leadership", leadership::holds),
         Property::always("PrefixConsistency", prefix_consistency::holds),
@@ -40,7 +40,10 @@ pub fn all(crashes: bool) -> Vec<Property<ZabModel>> {
         Property::always("ProcessConsistency", process_consistency::holds),
         Property::always("LeaderLogCompleteness", leader_log_completeness::holds),
         Property::always("CommittedLogDurability", committed_log_durability::holds),
-        Property::sometimes("a leader is established", liveness_witnesses::leader_established),
+        Property::sometimes(
+            "a leader is established",
+            liveness_witnesses::leader_established,
+        ),
         Property::sometimes(
             "a transaction is committed on every server",
             liveness_witnesses::committed_everywhere,
@@ -50,6 +53,16 @@ pub fn all(crashes: bool) -> Vec<Property<ZabModel>> {
         props.push(Property::sometimes(
             "a server recovers after a crash and rejoins",
             liveness_witnesses::recovered_and_rejoined,
+        ));
+    }
+    if seeded {
+        props.push(Property::sometimes(
+            "a learner is synced by TRUNC",
+            liveness_witnesses::synced_by_trunc,
+        ));
+        props.push(Property::sometimes(
+            "a learner is synced by SNAP",
+            liveness_witnesses::synced_by_snap,
         ));
     }
     props
@@ -78,5 +91,11 @@ pub fn delivered(state: &State) -> Vec<&[Txn<u8>]> {
 
 /// Every transaction a server holds, snapshot first, then log.
 pub fn held(st: &ServerState<DeliveredLog>) -> Vec<&Txn<u8>> {
-    st.durable.snapshot.state.0.iter().chain(&st.durable.log).collect()
+    st.durable
+        .snapshot
+        .state
+        .0
+        .iter()
+        .chain(&st.durable.log)
+        .collect()
 }

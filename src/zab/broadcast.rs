@@ -109,7 +109,11 @@ pub fn leader_process_ack<S: StateMachine>(
     }
     let st = state.to_mut();
     let leading = st.leading_mut().expect("leading");
-    leading.acks.get_mut(&zxid).expect("outstanding").insert(src);
+    leading
+        .acks
+        .get_mut(&zxid)
+        .expect("outstanding")
+        .insert(src);
     leader_try_commit(cfg, st, o);
 }
 

@@ -181,13 +181,7 @@ impl<S: StateMachine> Actor for Server<S> {
         }
     }
 
-    fn on_timeout(
-        &self,
-        _id: Id,
-        state: &mut Cow<ServerState<S>>,
-        timer: &Timer,
-        o: &mut Out<S>,
-    ) {
+    fn on_timeout(&self, _id: Id, state: &mut Cow<ServerState<S>>, timer: &Timer, o: &mut Out<S>) {
         match timer {
             Timer::Flush => o.save(state.durable.clone()),
         }

@@ -5,9 +5,10 @@ use super::types::{Durable, Epoch, StateMachine, Txn, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The four phases of ZAB (ZooKeeper's `ZabState`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
     /// Phase 0: looking for a leader.
+    #[default]
     Election,
     /// Phase 1: agreeing on a new epoch.
     Discovery,
@@ -69,12 +70,6 @@ impl Leading {
         self.ackepoch.remove(&learner);
         self.synced.remove(&learner);
         self.ackld.remove(&learner);
-    }
-}
-
-impl Default for Phase {
-    fn default() -> Self {
-        Phase::Election
     }
 }
 
@@ -144,7 +139,10 @@ impl<S: StateMachine> ServerState<S> {
         if upto <= self.committed {
             return;
         }
-        let start = self.durable.log.partition_point(|t| t.zxid <= self.committed);
+        let start = self
+            .durable
+            .log
+            .partition_point(|t| t.zxid <= self.committed);
         for txn in &self.durable.log[start..] {
             if txn.zxid > upto {
                 break;

@@ -27,10 +27,7 @@ pub fn choose_sync<S: StateMachine>(
 ) -> (SyncMode<S>, Vec<Txn<S::Op>>) {
     let snap_zxid = leader.snapshot.zxid;
     if peer_last < snap_zxid {
-        return (
-            SyncMode::Snap(leader.snapshot.clone()),
-            leader.log.clone(),
-        );
+        return (SyncMode::Snap(leader.snapshot.clone()), leader.log.clone());
     }
     if peer_last == snap_zxid || leader.position(peer_last).is_some() {
         return (SyncMode::Diff, leader.entries_after(peer_last));
@@ -188,7 +185,11 @@ pub fn leader_process_ackld<S: StateMachine>(
 }
 
 /// On a quorum of ACK-LD: commit the initial history, send UPTODATE, enter Broadcast.
-pub fn leader_try_establish<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
+pub fn leader_try_establish<S: StateMachine>(
+    cfg: &Config,
+    st: &mut ServerState<S>,
+    o: &mut Out<S>,
+) {
     let id = st.id;
     let Role::Leading(leading) = &st.role else {
         return;
