@@ -18,7 +18,7 @@ fn zabkeeper(args: &[&str]) -> (i32, String, String) {
 fn list_names_every_configuration() {
     let (code, out, _) = zabkeeper(&["check", "--list"]);
     assert_eq!(code, 0);
-    for name in ["small", "broadcast", "recovery"] {
+    for name in ["small", "broadcast", "recovery", "heartbeat"] {
         assert!(out.contains(name), "{out}");
     }
 }

@@ -17,6 +17,7 @@ fn server() -> Server<S> {
     Server::new(Arc::new(Config {
         voters: 3,
         bugs: Bugs::default(),
+        heartbeats: false,
     }))
 }
 

@@ -11,12 +11,12 @@ pub struct Run {
     pub counterexample_steps: Option<usize>,
 }
 
-/// Checks `model` exhaustively (stopping at the first violation).
+/// Checks `model` exhaustively, depth first (stopping at the first violation).
 pub fn run_model(model: ZabModel) -> Run {
     let checker = model
         .checker()
         .finish_when(HasDiscoveries::AnyFailures)
-        .spawn_bfs()
+        .spawn_dfs()
         .join();
     let mut verdicts = BTreeMap::new();
     let mut counterexample_steps = None;

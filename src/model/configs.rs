@@ -39,7 +39,7 @@ pub struct ModelConfig {
 }
 
 /// Names of the configurations, for `check --list`.
-pub const NAMES: &[&str] = &["small", "broadcast", "recovery"];
+pub const NAMES: &[&str] = &["small", "broadcast", "recovery", "heartbeat"];
 
 impl ModelConfig {
     /// The configuration called `name`.
@@ -48,6 +48,7 @@ impl ModelConfig {
             "small" => Some(small()),
             "broadcast" => Some(broadcast()),
             "recovery" => Some(recovery()),
+            "heartbeat" => Some(heartbeat()),
             _ => None,
         }
     }
@@ -96,6 +97,7 @@ fn config(servers: usize) -> Config {
     Config {
         voters: servers,
         bugs: Bugs::default(),
+        heartbeats: false,
     }
 }
 
@@ -182,5 +184,26 @@ pub fn recovery() -> ModelConfig {
         },
         seeds: vec![Some(s0), Some(s1), Some(s2)],
         server: config(3),
+    }
+}
+
+/// Heartbeats instead of resets: PING timers that may fire at any moment (any delay, so any
+/// false suspicion), three servers from empty disks, one client write.
+pub fn heartbeat() -> ModelConfig {
+    let mut server = config(3);
+    server.heartbeats = true;
+    ModelConfig {
+        name: "heartbeat",
+        about: "3 servers from empty disks, PING timers firing at any moment, 1 client write",
+        bounds: Bounds {
+            servers: 3,
+            writes: 1,
+            first_value: 1,
+            crashes: 0,
+            resets: 0,
+            max_epoch: 2,
+        },
+        seeds: vec![],
+        server,
     }
 }

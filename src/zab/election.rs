@@ -32,7 +32,11 @@ pub fn leave_election<S: StateMachine>(
             phase: Phase::Discovery,
             pending: None,
             acked_new_leader: false,
+            heard: false,
         });
+        if cfg.heartbeats {
+            super::heartbeat::arm(o);
+        }
         let accepted_epoch = st.durable.accepted_epoch;
         send(o, leader, Msg::FollowerInfo { accepted_epoch });
     }

@@ -44,6 +44,7 @@
 pub mod broadcast;
 pub mod discovery;
 pub mod election;
+pub mod heartbeat;
 pub mod msg;
 pub mod state;
 pub mod sync;
@@ -77,6 +78,9 @@ pub struct Config {
     pub voters: usize,
     /// Deliberate bugs (all off in production).
     pub bugs: Bugs,
+    /// Whether leader and followers exchange PING on a timer and give up on silence. The
+    /// runtime turns it on; most models leave it off and reset connections instead.
+    pub heartbeats: bool,
 }
 
 impl Config {
@@ -91,6 +95,8 @@ impl Config {
 pub enum Timer {
     /// Only with [`Bugs::ack_before_save`]: the delayed write of the log reaches the disk.
     Flush,
+    /// The heartbeat tick (ZooKeeper's tickTime): PING, and give up on a silent peer.
+    Tick,
 }
 
 /// One ZAB server: the protocol state machine that the model checker, the explorer and the
@@ -178,12 +184,14 @@ impl<S: StateMachine> Actor for Server<S> {
             Msg::Ack(zxid) => broadcast::leader_process_ack(cfg, state, src, zxid, o),
             Msg::Commit(zxid) => broadcast::follower_process_commit(state, src, zxid, o),
             Msg::Request(op) => broadcast::leader_process_request(cfg, state, src, op, o),
+            Msg::Ping => heartbeat::process_ping(state, src, o),
         }
     }
 
     fn on_timeout(&self, _id: Id, state: &mut Cow<ServerState<S>>, timer: &Timer, o: &mut Out<S>) {
         match timer {
             Timer::Flush => o.save(state.durable.clone()),
+            Timer::Tick => heartbeat::process_tick(&self.cfg, state, o),
         }
     }
 }

@@ -97,4 +97,6 @@ pub enum Msg<S: StateMachine> {
     Commit(Zxid),
     /// Phase 3. ZooKeeper's `REQUEST`: a follower forwards a client write to its leader.
     Request(S::Op),
+    /// ZooKeeper's `PING`: the leader's heartbeat to a learner, and the learner's answer.
+    Ping,
 }

@@ -41,6 +41,8 @@ pub struct Following<S: StateMachine> {
     pub pending: Option<PendingSync<S>>,
     /// Whether NEWLEADER was acknowledged (the synced history is durable).
     pub acked_new_leader: bool,
+    /// Whether a PING came from the leader since the last tick (heartbeats only).
+    pub heard: bool,
 }
 
 /// What a leader tracks (ZooKeeper's `Leader` and its `LearnerHandler`s).
@@ -60,6 +62,8 @@ pub struct Leading {
     pub ackld: BTreeSet<usize>,
     /// Outstanding proposals and who acknowledged each (self included).
     pub acks: BTreeMap<Zxid, BTreeSet<usize>>,
+    /// Learners that answered PING since the last tick (heartbeats only).
+    pub heard: BTreeSet<usize>,
 }
 
 impl Leading {
@@ -70,6 +74,7 @@ impl Leading {
         self.ackepoch.remove(&learner);
         self.synced.remove(&learner);
         self.ackld.remove(&learner);
+        self.heard.remove(&learner);
     }
 }
 

@@ -204,6 +204,9 @@ pub fn leader_try_establish<S: StateMachine>(
     for learner in acked {
         send(o, learner, Msg::UpToDate { committed: last });
     }
+    if cfg.heartbeats {
+        super::heartbeat::leader_ping(st, o);
+    }
 }
 
 /// `FollowerProcessCOMMITLD`: commit up to the leader's committed zxid and start serving.

@@ -1,0 +1,89 @@
+//! Heartbeats (ZooKeeper's `PING` every tick): how a leader notices a silent learner and a
+//! follower a silent leader when no connection reset tells them.
+//!
+//! On each tick an established leader drops every synced learner that did not answer the last
+//! PING (closing its connection), goes back to election if it no longer has a quorum, and
+//! otherwise pings the rest. A follower in Broadcast that heard no PING since its last tick goes
+//! back to election. In the model a timer may fire at any moment, so a tick stands for any delay:
+//! the heartbeat model checks that false suspicions never break safety. A learner has at most
+//! one PING outstanding, which keeps the state space finite.
+
+use super::election::go_looking;
+use super::state::{Phase, Role, ServerState};
+use super::{send, Config, Msg, Out, StateMachine, Timer};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// Sets the next tick.
+pub fn arm<S: StateMachine>(o: &mut Out<S>) {
+    o.set_timer(Timer::Tick, Duration::from_secs(1)..Duration::from_secs(2));
+}
+
+/// The established leader pings every synced learner and starts a new round.
+pub fn leader_ping<S: StateMachine>(st: &mut ServerState<S>, o: &mut Out<S>) {
+    let Role::Leading(leading) = &mut st.role else {
+        return;
+    };
+    leading.heard.clear();
+    for &learner in &leading.synced {
+        send(o, learner, Msg::Ping);
+    }
+    arm(o);
+}
+
+/// A tick: the leader drops silent learners; a follower gives up on a silent leader.
+pub fn process_tick<S: StateMachine>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    o: &mut Out<S>,
+) {
+    match &state.role {
+        Role::Leading(l) if l.phase == Phase::Broadcast => {
+            let st = state.to_mut();
+            let leading = st.leading_mut().expect("leading");
+            let silent: Vec<usize> = leading.synced.difference(&leading.heard).copied().collect();
+            for learner in silent {
+                leading.forget(learner);
+                send(o, learner, Msg::Disconnected);
+            }
+            if cfg.is_quorum(leading.cepoch.len()) {
+                leader_ping(st, o);
+            } else {
+                go_looking(st, None, o);
+            }
+        }
+        Role::Following(f) if f.phase == Phase::Broadcast => {
+            let heard = f.heard;
+            let st = state.to_mut();
+            if heard {
+                st.following_mut().expect("following").heard = false;
+                arm(o);
+            } else {
+                go_looking(st, None, o);
+            }
+        }
+        Role::Following(_) => arm(o),
+        _ => {}
+    }
+}
+
+/// PING from the leader (answer it) or a learner's answer (note it).
+pub fn process_ping<S: StateMachine>(state: &mut Cow<ServerState<S>>, src: usize, o: &mut Out<S>) {
+    match &state.role {
+        Role::Following(f) if f.leader == src => {
+            if !f.heard {
+                state.to_mut().following_mut().expect("following").heard = true;
+            }
+            send(o, src, Msg::Ping);
+        }
+        Role::Leading(l) if l.synced.contains(&src) && !l.heard.contains(&src) => {
+            state
+                .to_mut()
+                .leading_mut()
+                .expect("leading")
+                .heard
+                .insert(src);
+        }
+        _ => {}
+    }
+}
