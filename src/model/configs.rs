@@ -190,20 +190,10 @@ pub fn recovery() -> ModelConfig {
 /// Heartbeats instead of resets: PING timers that may fire at any moment (any delay, so any
 /// false suspicion), three servers from empty disks, one client write.
 pub fn heartbeat() -> ModelConfig {
-    let mut server = config(3);
-    server.heartbeats = true;
-    ModelConfig {
-        name: "heartbeat",
-        about: "3 servers from empty disks, PING timers firing at any moment, 1 client write",
-        bounds: Bounds {
-            servers: 3,
-            writes: 1,
-            first_value: 1,
-            crashes: 0,
-            resets: 0,
-            max_epoch: 2,
-        },
-        seeds: vec![],
-        server,
-    }
+    let mut cfg = small();
+    cfg.name = "heartbeat";
+    cfg.about = "3 servers from empty disks, PING timers firing at any moment, 1 client write";
+    cfg.bounds.max_epoch = 2;
+    cfg.server.heartbeats = true;
+    cfg
 }
