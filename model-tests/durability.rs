@@ -5,12 +5,10 @@
 
 use super::support::{run, run_model};
 use zabkeeper::model::configs;
-use zabkeeper::zab::Bugs;
+use zabkeeper::zab::Bug;
 
 fn buggy() -> zabkeeper::model::ModelConfig {
-    configs::broadcast().with_bugs(Bugs {
-        ack_before_save: true,
-    })
+    configs::broadcast().with_bug(Bug::AckBeforeSave)
 }
 
 #[test]

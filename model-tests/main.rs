@@ -1,6 +1,7 @@
 //! Model tests: every named configuration checked exhaustively with its state count pinned, the
 //! durability rule shown to be checked, the command line's errors, and per-phase step tests.
 
+mod bug_zoo;
 mod cli;
 mod configs;
 mod durability;

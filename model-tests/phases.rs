@@ -7,18 +7,14 @@ use std::sync::Arc;
 use zabkeeper::model::DeliveredLog;
 use zabkeeper::zab::sync::choose_sync;
 use zabkeeper::zab::{
-    Bugs, Config, Durable, Msg, Phase, Role, Server, ServerState, Snapshot, SyncMode, Txn, Zxid,
+    Config, Durable, Msg, Phase, Role, Server, ServerState, Snapshot, SyncMode, Txn, Zxid,
 };
 
 type S = DeliveredLog;
 type Cmd = Command<Msg<S>, zabkeeper::zab::Timer, (), Durable<S>>;
 
 fn server() -> Server<S> {
-    Server::new(Arc::new(Config {
-        voters: 3,
-        bugs: Bugs::default(),
-        heartbeats: false,
-    }))
+    Server::new(Arc::new(Config::new(3)))
 }
 
 fn start(id: usize, disk: Durable<S>) -> ServerState<S> {

@@ -9,6 +9,8 @@ pub struct Run {
     pub unique_states: usize,
     pub verdicts: BTreeMap<&'static str, &'static str>,
     pub counterexample_steps: Option<usize>,
+    pub violated: Option<&'static str>,
+    pub max_depth: usize,
 }
 
 /// Checks `model` exhaustively, depth first (stopping at the first violation).
@@ -18,8 +20,35 @@ pub fn run_model(model: ZabModel) -> Run {
         .finish_when(HasDiscoveries::AnyFailures)
         .spawn_dfs()
         .join();
+    verdicts(checker)
+}
+
+/// Checks `model` breadth first, stopping at the first violation (which is then among the
+/// shortest).
+pub fn run_bfs(model: ZabModel) -> Run {
+    let checker = model
+        .checker()
+        .finish_when(HasDiscoveries::AnyFailures)
+        .spawn_bfs()
+        .join();
+    verdicts(checker)
+}
+
+/// Random walks from `seed` until `states` states were generated.
+pub fn simulate(model: ZabModel, seed: u64, states: usize) -> Run {
+    let checker = model
+        .checker()
+        .finish_when(HasDiscoveries::AnyFailures)
+        .target_state_count(states)
+        .spawn_simulation(seed, stateright::UniformChooser)
+        .join();
+    verdicts(checker)
+}
+
+fn verdicts(checker: impl Checker<ZabModel>) -> Run {
     let mut verdicts = BTreeMap::new();
     let mut counterexample_steps = None;
+    let mut violated = None;
     for p in checker.model().properties() {
         let found = checker.discovery(p.name);
         let verdict = match (p.expectation, &found) {
@@ -28,6 +57,7 @@ pub fn run_model(model: ZabModel) -> Run {
             (_, None) => "holds",
             (_, Some(path)) => {
                 counterexample_steps = Some(path.clone().into_actions().len());
+                violated = Some(p.name);
                 "violated"
             }
         };
@@ -37,6 +67,8 @@ pub fn run_model(model: ZabModel) -> Run {
         unique_states: checker.unique_state_count(),
         verdicts,
         counterexample_steps,
+        violated,
+        max_depth: checker.max_depth(),
     }
 }
 

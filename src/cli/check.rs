@@ -1,11 +1,12 @@
 //! `zabkeeper check`: exhaustive model checking of a named configuration.
 
 use super::trace;
-use super::{model_config, BugName};
+use super::{model_config, parse_bug};
 use crate::model::{configs, ModelConfig, ZabModel};
+use crate::zab::Bug;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
-use stateright::{Checker, Expectation, HasDiscoveries, Model};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, UniformChooser};
 use std::time::{Duration, Instant};
 
 /// The search strategy.
@@ -15,16 +16,22 @@ pub enum Strategy {
     Bfs,
     /// Depth first: less memory.
     Dfs,
+    /// Random walks from a fixed seed (not exhaustive): deeper than an exhaustive run can go.
+    Simulation,
 }
 
 /// Arguments of `check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// The configuration to check (see --list); without one, every configuration in turn.
+    /// The configuration to check (see --list); without one, every configuration in turn, or
+    /// with --bug the bug's own configuration.
     pub model: Option<String>,
     /// List the configurations and exit.
     #[arg(long)]
     pub list: bool,
+    /// List the bugs of the bug zoo, each with its model and what goes wrong, and exit.
+    #[arg(long)]
+    pub list_bugs: bool,
     /// Search strategy.
     #[arg(long, value_enum, default_value = "bfs")]
     pub strategy: Strategy,
@@ -34,9 +41,16 @@ pub struct CheckArgs {
     /// Stop exploring paths longer than this many steps (the run is then not complete).
     #[arg(long)]
     pub max_depth: Option<usize>,
-    /// Check a deliberately broken variant.
-    #[arg(long, value_enum)]
-    pub bug: Option<BugName>,
+    /// Re-introduce a historical bug (see --list-bugs).
+    #[arg(long)]
+    pub bug: Option<String>,
+    /// Simulation only: the seed of the random walks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop after this many seconds (the run is then not complete); simulation needs it or
+    /// --max-depth with --states.
+    #[arg(long)]
+    pub seconds: Option<u64>,
     /// Override the configuration's number of client writes.
     #[arg(long)]
     pub writes: Option<u8>,
@@ -60,7 +74,10 @@ impl CheckArgs {
             strategy: Strategy::Bfs,
             threads: 1,
             max_depth: None,
+            list_bugs: false,
             bug: None,
+            seed: 0,
+            seconds: None,
             writes: None,
             crashes: None,
             resets: None,
@@ -96,13 +113,24 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
         }
         return Ok(true);
     }
-    let names: Vec<&str> = match args.model.as_deref() {
-        Some(name) => vec![name],
-        None => configs::NAMES.to_vec(),
+    if args.list_bugs {
+        for bug in Bug::ALL {
+            println!("{:<16} {:<10} {}", bug.name(), bug.model(), bug.about());
+        }
+        return Ok(true);
+    }
+    let bug = args.bug.as_deref().map(parse_bug).transpose()?;
+    if args.strategy == Strategy::Simulation && args.seconds.is_none() {
+        return Err("--strategy simulation needs --seconds".to_string());
+    }
+    let names: Vec<&str> = match (args.model.as_deref(), bug) {
+        (Some(name), _) => vec![name],
+        (None, Some(bug)) => vec![bug.model()],
+        (None, None) => configs::NAMES.to_vec(),
     };
     let mut all_ok = true;
     for name in names {
-        let cfg = args.apply_bounds(model_config(name, args.bug)?);
+        let cfg = args.apply_bounds(model_config(name, bug)?);
         eprintln!("checking `{name}`: {}", cfg.about);
         let outcome = check(cfg, &args, true);
         println!("{}", outcome.json);
@@ -125,10 +153,17 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
     if let Some(depth) = args.max_depth {
         builder = builder.target_max_depth(depth);
     }
+    if let Some(seconds) = args.seconds {
+        builder = builder.timeout(Duration::from_secs(seconds));
+    }
     let start = Instant::now();
     let json = match args.strategy {
         Strategy::Bfs => finish(builder.spawn_bfs(), name, args, start, verbose),
         Strategy::Dfs => finish(builder.spawn_dfs(), name, args, start, verbose),
+        Strategy::Simulation => {
+            let checker = builder.spawn_simulation(args.seed, UniformChooser);
+            finish(checker, name, args, start, verbose)
+        }
     };
     let mut json = json;
     json["bounds"] = bounds;
@@ -184,10 +219,13 @@ fn finish<C: Checker<ZabModel>>(
             counterexample = json!({"property": p.name, "path": encoded, "steps": steps});
         }
     }
-    let complete = args.max_depth.is_none() && counterexample.is_null();
+    let complete = args.max_depth.is_none()
+        && args.strategy != Strategy::Simulation
+        && counterexample.is_null()
+        && args.seconds.map_or(true, |s| seconds < s as f64);
     json!({
         "model": name,
-        "bug": args.bug.map(|b| format!("{b:?}")),
+        "bug": args.bug,
         "strategy": format!("{:?}", args.strategy).to_lowercase(),
         "complete": complete,
         "unique_states": checker.unique_state_count(),

@@ -1,6 +1,6 @@
 //! `zabkeeper explore`: stateright's web explorer over a named configuration.
 
-use super::{model_config, BugName};
+use super::{model_config, parse_bug};
 use clap::Args;
 use stateright::Model;
 
@@ -14,12 +14,13 @@ pub struct ExploreArgs {
     pub addr: String,
     /// Explore a deliberately broken variant.
     #[arg(long, value_enum)]
-    pub bug: Option<BugName>,
+    pub bug: Option<String>,
 }
 
 /// Serves the explorer until interrupted.
 pub fn run(args: ExploreArgs) -> Result<(), String> {
-    let cfg = model_config(&args.model, args.bug)?;
+    let bug = args.bug.as_deref().map(parse_bug).transpose()?;
+    let cfg = model_config(&args.model, bug)?;
     // tiny_http panics on a bind error; find out first and say so plainly.
     std::net::TcpListener::bind(&args.addr)
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;

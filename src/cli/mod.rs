@@ -5,8 +5,8 @@ pub mod explore;
 pub mod trace;
 
 use crate::model::{configs, ModelConfig};
-use crate::zab::Bugs;
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::zab::Bug;
+use clap::{Parser, Subcommand};
 
 /// zabkeeper: ZooKeeper's ZAB protocol as model-checked stateright actors.
 #[derive(Parser, Debug)]
@@ -26,26 +26,8 @@ pub enum Command {
     Explore(explore::ExploreArgs),
 }
 
-/// A deliberately broken variant of the protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BugName {
-    /// Followers acknowledge a PROPOSAL before it is durable (breaks the durability rule).
-    AckBeforeSave,
-}
-
-impl BugName {
-    /// The switches this bug turns on.
-    pub fn bugs(self) -> Bugs {
-        match self {
-            BugName::AckBeforeSave => Bugs {
-                ack_before_save: true,
-            },
-        }
-    }
-}
-
 /// Looks a configuration up by name, with a message listing the valid names.
-pub fn model_config(name: &str, bug: Option<BugName>) -> Result<ModelConfig, String> {
+pub fn model_config(name: &str, bug: Option<Bug>) -> Result<ModelConfig, String> {
     let cfg = ModelConfig::named(name).ok_or_else(|| {
         format!(
             "unknown model `{name}`; the models are: {} (see `zabkeeper check --list`)",
@@ -53,7 +35,18 @@ pub fn model_config(name: &str, bug: Option<BugName>) -> Result<ModelConfig, Str
         )
     })?;
     Ok(match bug {
-        Some(bug) => cfg.with_bugs(bug.bugs()),
+        Some(bug) => cfg.with_bug(bug),
         None => cfg,
+    })
+}
+
+/// Parses a bug name for `--bug`, with a message listing the valid names.
+pub fn parse_bug(name: &str) -> Result<Bug, String> {
+    Bug::named(name).ok_or_else(|| {
+        let names: Vec<&str> = Bug::ALL.iter().map(|b| b.name()).collect();
+        format!(
+            "unknown bug `{name}`; the bugs are: {} (see `zabkeeper check --list-bugs`)",
+            names.join(", ")
+        )
     })
 }

@@ -2,7 +2,7 @@
 
 use super::{DeliveredLog, Ghost, ModelServer, ZabModel};
 use crate::properties;
-use crate::zab::{Bugs, Config, Durable, Epoch, Server, Snapshot, Txn, Zxid};
+use crate::zab::{Bug, Config, Durable, ElectionMode, Epoch, Server, Snapshot, Txn, Zxid};
 use stateright::actor::{ActorModel, Network};
 use std::sync::Arc;
 
@@ -34,12 +34,25 @@ pub struct ModelConfig {
     pub bounds: Bounds,
     /// What each server finds on disk when it first starts (None: empty).
     pub seeds: Vec<Option<Durable<DeliveredLog>>>,
+    /// Seeded transactions that were committed before the run (besides snapshots).
+    pub seed_committed: Vec<Txn<u8>>,
+    /// Whether the run must show a TRUNC and a SNAP (the `Sometimes` witnesses).
+    pub sync_witnesses: bool,
     /// The ensemble, with any bug switched on.
     pub server: Config,
 }
 
 /// Names of the configurations, for `check --list`.
-pub const NAMES: &[&str] = &["small", "broadcast", "recovery", "heartbeat"];
+pub const NAMES: &[&str] = &[
+    "small",
+    "broadcast",
+    "recovery",
+    "heartbeat",
+    "newleader",
+    "election",
+    "ensemble",
+    "observer",
+];
 
 impl ModelConfig {
     /// The configuration called `name`.
@@ -49,13 +62,17 @@ impl ModelConfig {
             "broadcast" => Some(broadcast()),
             "recovery" => Some(recovery()),
             "heartbeat" => Some(heartbeat()),
+            "newleader" => Some(newleader()),
+            "election" => Some(election()),
+            "ensemble" => Some(ensemble()),
+            "observer" => Some(observer()),
             _ => None,
         }
     }
 
-    /// Switches bugs on.
-    pub fn with_bugs(mut self, bugs: Bugs) -> Self {
-        self.server.bugs = bugs;
+    /// Switches a bug on.
+    pub fn with_bug(mut self, bug: Bug) -> Self {
+        self.server.bug = Some(bug);
         self
     }
 
@@ -71,12 +88,16 @@ impl ModelConfig {
                 ghost.committed = durable.snapshot.state.0.clone();
             }
         }
+        if self.seed_committed.len() > ghost.committed.len() {
+            ghost.committed = self.seed_committed.clone();
+        }
         ghost
     }
 
     /// Builds the model.
     pub fn into_model(self) -> ZabModel {
         let cfg = Arc::new(self.server.clone());
+        debug_assert_eq!(self.bounds.servers, self.server.servers());
         let servers = (0..self.bounds.servers).map(|i| ModelServer {
             cfg: Arc::clone(&cfg),
             seed: self.seeds.get(i).cloned().flatten(),
@@ -87,18 +108,14 @@ impl ModelConfig {
             .max_crashes(1);
         ZabModel {
             inner,
-            properties: properties::all(self.bounds.crashes > 0, !self.seeds.is_empty()),
+            properties: properties::all(&self),
             cfg: self,
         }
     }
 }
 
 fn config(servers: usize) -> Config {
-    Config {
-        voters: servers,
-        bugs: Bugs::default(),
-        heartbeats: false,
-    }
+    Config::new(servers)
 }
 
 /// The smallest useful run: three servers elect, establish and commit one write; no faults.
@@ -115,6 +132,8 @@ pub fn small() -> ModelConfig {
             max_epoch: 1,
         },
         seeds: vec![],
+        seed_committed: vec![],
+        sync_witnesses: false,
         server: config(3),
     }
 }
@@ -134,6 +153,8 @@ pub fn broadcast() -> ModelConfig {
             max_epoch: 2,
         },
         seeds: vec![],
+        seed_committed: vec![],
+        sync_witnesses: false,
         server: config(3),
     }
 }
@@ -183,6 +204,8 @@ pub fn recovery() -> ModelConfig {
             max_epoch: 3,
         },
         seeds: vec![Some(s0), Some(s1), Some(s2)],
+        seed_committed: vec![],
+        sync_witnesses: true,
         server: config(3),
     }
 }
@@ -196,4 +219,117 @@ pub fn heartbeat() -> ModelConfig {
     cfg.bounds.max_epoch = 2;
     cfg.server.heartbeats = true;
     cfg
+}
+
+fn durable(epoch: Epoch, log: Vec<Txn<u8>>) -> Option<Durable<DeliveredLog>> {
+    Some(Durable {
+        accepted_epoch: epoch,
+        current_epoch: epoch,
+        snapshot: Snapshot::default(),
+        log,
+    })
+}
+
+/// The follower's NEWLEADER handling in separately scheduled steps and its log writer, from a
+/// seeded state: epoch 1 committed <1,1> (servers 0 and 1); its leader, server 1, also logged
+/// <1,2>; server 2 missed both. The new leader must sync server 2 by DIFF. The bug zoo's
+/// NEWLEADER bugs (ZOOKEEPER-3911, -4643, -4646, -4394, -4712) run here.
+pub fn newleader() -> ModelConfig {
+    let mut server = config(3);
+    server.fine_grained = true;
+    ModelConfig {
+        name: "newleader",
+        about: "3 seeded servers, NEWLEADER in steps, async log writer, 1 write, 1 crash, 1 reset",
+        bounds: Bounds {
+            servers: 3,
+            writes: 1,
+            first_value: 3,
+            crashes: 1,
+            resets: 1,
+            max_epoch: 3,
+        },
+        seeds: vec![
+            durable(1, vec![txn(1, 1, 1)]),
+            durable(1, vec![txn(1, 1, 1), txn(1, 2, 2)]),
+            durable(1, vec![]),
+        ],
+        seed_committed: vec![txn(1, 1, 1)],
+        sync_witnesses: false,
+        server,
+    }
+}
+
+/// Fast Leader Election alone: three servers with different epochs and logs elect, crash and
+/// rejoin; nobody goes on to Discovery.
+pub fn election() -> ModelConfig {
+    let mut server = config(3);
+    server.election = ElectionMode::Fast;
+    server.election_only = true;
+    ModelConfig {
+        name: "election",
+        about: "FLE alone: 3 servers with different epochs and logs, 2 crashes",
+        bounds: Bounds {
+            servers: 3,
+            writes: 0,
+            first_value: 1,
+            crashes: 2,
+            resets: 0,
+            max_epoch: 2,
+        },
+        seeds: vec![
+            durable(1, vec![txn(1, 1, 1)]),
+            durable(2, vec![txn(1, 1, 1), txn(2, 1, 2)]),
+            durable(1, vec![]),
+        ],
+        seed_committed: vec![],
+        sync_witnesses: false,
+        server,
+    }
+}
+
+/// End to end: Fast Leader Election, Discovery, Synchronization and Broadcast, three servers
+/// from empty disks, one client write, one crash, one connection reset.
+pub fn ensemble() -> ModelConfig {
+    let mut server = config(3);
+    server.election = ElectionMode::Fast;
+    ModelConfig {
+        name: "ensemble",
+        about: "FLE + Discovery + Sync + Broadcast: 3 servers, 1 write, 1 crash, 1 reset",
+        bounds: Bounds {
+            servers: 3,
+            writes: 1,
+            first_value: 1,
+            crashes: 1,
+            resets: 1,
+            max_epoch: 2,
+        },
+        seeds: vec![],
+        seed_committed: vec![],
+        sync_witnesses: false,
+        server,
+    }
+}
+
+/// Two voters and one observer, Fast Leader Election, from empty disks, one client write: the
+/// observer elects nobody, joins through the voters' answers, syncs and receives INFORM.
+pub fn observer() -> ModelConfig {
+    let mut server = config(2);
+    server.observers = 1;
+    server.election = ElectionMode::Fast;
+    ModelConfig {
+        name: "observer",
+        about: "2 voters + 1 observer, FLE, 1 client write, no faults",
+        bounds: Bounds {
+            servers: 3,
+            writes: 1,
+            first_value: 1,
+            crashes: 0,
+            resets: 0,
+            max_epoch: 1,
+        },
+        seeds: vec![],
+        seed_committed: vec![],
+        sync_witnesses: false,
+        server,
+    }
 }

@@ -1,7 +1,7 @@
 //! Ghost state: what the properties need to remember about the past, which no server keeps.
 
 use super::DeliveredLog;
-use crate::zab::{Epoch, ServerState, Txn, Zxid};
+use crate::zab::{Config, Epoch, Role, ServerState, Txn, Zxid};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +27,13 @@ pub struct Ghost {
     pub initial: BTreeMap<Epoch, Vec<Zxid>>,
     /// Servers that crashed and recovered at least once.
     pub restarted: BTreeSet<usize>,
+    /// FLE only: every vote a voter held, as (round, voter, proposed leader).
+    pub votes: BTreeSet<(u32, usize, usize)>,
+    /// FLE only: who each server decided for in each round, as (round, server) -> leader.
+    pub decisions: BTreeMap<(u32, usize), usize>,
+    /// FLE only: the leaders that became established, by the round in which they elected
+    /// themselves.
+    pub established_rounds: BTreeMap<u32, BTreeSet<usize>>,
 }
 
 impl Ghost {
@@ -40,6 +47,23 @@ impl Ghost {
             for txn in st.durable.log.iter().filter(|t| t.zxid.epoch() == epoch) {
                 self.broadcast.entry(txn.zxid).or_insert(txn.op);
             }
+        }
+    }
+
+    /// Records a server's election state (Fast Leader Election models only).
+    pub fn observe_election(&mut self, cfg: &Config, st: &ServerState<DeliveredLog>) {
+        let e = &st.election;
+        if cfg.is_voter(st.id) {
+            self.votes.insert((e.round, st.id, e.vote.leader));
+        }
+        if st.role != Role::Looking {
+            self.decisions.insert((e.round, st.id), e.vote.leader);
+        }
+        if st.is_established_leader() {
+            self.established_rounds
+                .entry(e.round)
+                .or_default()
+                .insert(st.id);
         }
     }
 

@@ -5,10 +5,16 @@
 //! crashed server's messages in flight, which TCP would not. [`ZabModel`] wraps it so that:
 //! - a **crash** drops every message to and from the server (the connections reset) and tells
 //!   each live peer that the connection is gone;
-//! - a **connection reset** between a leader and a learner drops both flows and tells both ends;
-//! - an **election** step is the oracle of ZooKeeper's protocol spec: it elects, among a quorum of
-//!   LOOKING servers, the one with the greatest (currentEpoch, last zxid, id), and hands each
-//!   member of the quorum the outcome in one step;
+//! - a **connection reset** between a leader and a learner drops the messages of their quorum
+//!   connection and tells both ends;
+//! - each pair of servers has two FIFO connections, the election port and the quorum port, and a
+//!   message of one never waits behind a message of the other;
+//! - a fine-grained follower in the middle of its NEWLEADER steps reads no further packet from
+//!   its leader (ZooKeeper's learner thread handles one packet at a time);
+//! - under the oracle (the multi-grained models), an **election** step elects, among a quorum of
+//!   LOOKING voters, the one with the greatest (currentEpoch, last zxid, id), and hands each
+//!   member of the quorum the outcome in one step, as ZooKeeper's protocol spec does; with Fast
+//!   Leader Election the servers elect by themselves;
 //! - a **client write** hands a new value to a serving server.
 //!
 //! Each environment event reaches a server as an ordinary message delivered by `ActorModel`, so
@@ -21,7 +27,8 @@ pub mod ghost;
 pub use configs::{Bounds, ModelConfig};
 pub use ghost::Ghost;
 
-use crate::zab::{Msg, Role, Server, StateMachine, Timer, Txn};
+use crate::zab::msg::Channel;
+use crate::zab::{ElectionMode, Msg, Role, Server, StateMachine, Timer, Txn};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id, Network};
 use stateright::{Model, Property};
@@ -99,11 +106,41 @@ impl ZabModel {
             .expect("a live server accepts every delivery")
     }
 
-    /// Drops every message in flight from `a` to `b` and from `b` to `a`.
-    fn reset_flows(state: &mut State, a: usize, b: usize) {
+    /// Drops every message in flight from `a` to `b` and from `b` to `a` (only those of one
+    /// connection when `channel` names it).
+    fn reset_flows(state: &mut State, a: usize, b: usize, channel: Option<Channel>) {
         if let Network::Ordered(flows) = &mut state.network {
             let (a, b) = (Id::from(a), Id::from(b));
-            flows.retain(|&(src, dst), _| !((src, dst) == (a, b) || (src, dst) == (b, a)));
+            for (&(src, dst), flow) in flows.iter_mut() {
+                if (src, dst) == (a, b) || (src, dst) == (b, a) {
+                    flow.retain(|m| channel.is_some_and(|c| m.channel() != c));
+                }
+            }
+            flows.retain(|_, flow| !flow.is_empty());
+        }
+    }
+
+    /// The deliveries possible now: on each flow, the first message of each connection.
+    fn deliveries(&self, state: &State, actions: &mut Vec<Action>) {
+        let Network::Ordered(flows) = &state.network else {
+            return;
+        };
+        for (&(src, dst), flow) in flows {
+            let d = usize::from(dst);
+            if d >= self.cfg.bounds.servers || state.crashed[d] {
+                continue;
+            }
+            let busy = matches!(&state.actor_states[d].role,
+                Role::Following(f) if f.leader == usize::from(src) && !f.steps.is_empty());
+            for channel in [Channel::Election, Channel::Quorum] {
+                if busy && channel == Channel::Quorum {
+                    continue;
+                }
+                if let Some(msg) = flow.iter().find(|m| m.channel() == channel) {
+                    let msg = msg.clone();
+                    actions.push(Action::Actor(ActorModelAction::Deliver { src, dst, msg }));
+                }
+            }
         }
     }
 
@@ -112,7 +149,7 @@ impl ZabModel {
         next.history.crashes += 1;
         let i = usize::from(i);
         for peer in 0..self.cfg.bounds.servers {
-            Self::reset_flows(&mut next, i, peer);
+            Self::reset_flows(&mut next, i, peer, None);
         }
         for peer in (0..self.cfg.bounds.servers).filter(|&p| p != i) {
             next = self.inject(next, i, peer, Msg::Disconnected);
@@ -132,7 +169,7 @@ impl ZabModel {
     fn reset(&self, state: &State, a: usize, b: usize) -> State {
         let mut next = state.clone();
         next.history.resets += 1;
-        Self::reset_flows(&mut next, a, b);
+        Self::reset_flows(&mut next, a, b, Some(Channel::Quorum));
         next = self.inject(next, b, a, Msg::Disconnected);
         self.inject(next, a, b, Msg::Disconnected)
     }
@@ -145,15 +182,22 @@ impl ZabModel {
     }
 
     fn observe(&self, state: &mut State) {
+        let fle = self.cfg.server.election == ElectionMode::Fast;
         for (i, st) in state.actor_states.iter().enumerate() {
             if !state.crashed[i] {
                 state.history.observe(st);
+                if fle {
+                    state.history.observe_election(&self.cfg.server, st);
+                }
             }
         }
     }
 
     fn elections(&self, state: &State, actions: &mut Vec<Action>) {
-        let looking: Vec<usize> = (0..self.cfg.bounds.servers)
+        if self.cfg.server.election != ElectionMode::Oracle {
+            return;
+        }
+        let looking: Vec<usize> = (0..self.cfg.server.voters)
             .filter(|&i| !state.crashed[i] && state.actor_states[i].role == Role::Looking)
             .collect();
         for mask in 1u32..(1 << looking.len()) {
@@ -216,9 +260,11 @@ impl Model for ZabModel {
         for a in inner {
             match a {
                 ActorModelAction::Crash(_) if !crash_budget => {}
+                ActorModelAction::Deliver { .. } => {}
                 a => actions.push(Action::Actor(a)),
             }
         }
+        self.deliveries(state, actions);
         self.elections(state, actions);
         self.faults_and_writes(state, actions);
     }

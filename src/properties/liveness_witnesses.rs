@@ -3,7 +3,7 @@
 
 use super::live;
 use crate::model::{State, ZabModel};
-use crate::zab::{Msg, Phase, SyncMode};
+use crate::zab::{Msg, Phase, Role, SyncMode};
 use stateright::actor::Network;
 
 /// Some server is an established leader.
@@ -44,4 +44,28 @@ fn sync_in_flight(
         .values()
         .flatten()
         .any(|m| matches!(m, Msg::Sync { mode: m, .. } if mode(m)))
+}
+
+/// Fast Leader Election ended: some server leads.
+pub fn leader_elected(_: &ZabModel, state: &State) -> bool {
+    live(state).any(|s| matches!(s.role, Role::Leading(_)))
+}
+
+/// A server that crashed and recovered follows a live leader that a quorum follows.
+pub fn restarted_rejoins_ensemble(model: &ZabModel, state: &State) -> bool {
+    live(state).any(|s| {
+        let Role::Following(f) = &s.role else {
+            return false;
+        };
+        let leader = f.leader;
+        let leading =
+            !state.crashed[leader] && matches!(state.actor_states[leader].role, Role::Leading(_));
+        let members: Vec<usize> = live(state)
+            .filter(|p| p.leader() == Some(leader))
+            .map(|p| p.id)
+            .collect();
+        state.history.restarted.contains(&s.id)
+            && leading
+            && model.cfg.server.is_quorum_of(&members)
+    })
 }

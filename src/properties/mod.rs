@@ -6,11 +6,14 @@
 //! from ZooKeeper's TLA+ protocol spec; [`process_consistency`], [`leader_log_completeness`] and
 //! [`committed_log_durability`] from Ouyang et al. (EuroSys 2025), the ones that caught real
 //! implementation bugs. "Deliver" means commit to the state machine; a "primary" is an
-//! established leader. The `Sometimes` properties in [`liveness_witnesses`] prove the model
+//! established leader. For Fast Leader Election, [`election_quorum`] and [`round_agreement`];
+//! [`should_not_be_triggered`] (after ZooKeeper's system spec) flags a server that hit an
+//! internal error. The `Sometimes` properties in [`liveness_witnesses`] prove the model
 //! reaches the behaviour the safety properties are about.
 
 pub mod agreement;
 pub mod committed_log_durability;
+pub mod election_quorum;
 pub mod global_primary_order;
 pub mod integrity;
 pub mod leader_log_completeness;
@@ -20,15 +23,38 @@ pub mod local_primary_order;
 pub mod prefix_consistency;
 pub mod primary_integrity;
 pub mod process_consistency;
+pub mod round_agreement;
+pub mod should_not_be_triggered;
 pub mod total_order;
 
-use crate::model::{DeliveredLog, State, ZabModel};
-use crate::zab::{ServerState, Txn};
+use crate::model::{DeliveredLog, ModelConfig, State, ZabModel};
+use crate::zab::{ElectionMode, ServerState, Txn};
 use stateright::Property;
 
-/// Every property, in the order `check` prints them.
-pub fn all(crashes: bool, seeded: bool) -> Vec<Property<ZabModel>> {
-    let mut props = vec![
+/// Every property that applies to `cfg`, in the order `check` prints them.
+pub fn all(cfg: &ModelConfig) -> Vec<Property<ZabModel>> {
+    let mut props = vec![Property::always(
+        "ShouldNotBeTriggered",
+        should_not_be_triggered::holds,
+    )];
+    if cfg.server.election == ElectionMode::Fast {
+        props.push(Property::always("ElectionQuorum", election_quorum::holds));
+        props.push(Property::always("RoundAgreement", round_agreement::holds));
+        props.push(Property::sometimes(
+            "a leader is elected",
+            liveness_witnesses::leader_elected,
+        ));
+        if cfg.bounds.crashes > 0 {
+            props.push(Property::sometimes(
+                "a restarted server rejoins an established ensemble",
+                liveness_witnesses::restarted_rejoins_ensemble,
+            ));
+        }
+    }
+    if cfg.server.election_only {
+        return props;
+    }
+    props.extend([
         Property::always("Leadership", leadership::holds),
         Property::always("PrefixConsistency", prefix_consistency::holds),
         Property::always("Integrity", integrity::holds),
@@ -48,14 +74,14 @@ pub fn all(crashes: bool, seeded: bool) -> Vec<Property<ZabModel>> {
             "a transaction is committed on every server",
             liveness_witnesses::committed_everywhere,
         ),
-    ];
-    if crashes {
+    ]);
+    if cfg.bounds.crashes > 0 {
         props.push(Property::sometimes(
             "a server recovers after a crash and rejoins",
             liveness_witnesses::recovered_and_rejoined,
         ));
     }
-    if seeded {
+    if cfg.sync_witnesses {
         props.push(Property::sometimes(
             "a learner is synced by TRUNC",
             liveness_witnesses::synced_by_trunc,

@@ -1,14 +1,16 @@
 //! Phase 3, Broadcast: the established leader orders client writes.
 //!
 //! The leader gives a write the next zxid, logs it durably and sends PROPOSAL to every synced
-//! learner. A follower logs the proposal durably and then (in the same step) sends ACK. When a
-//! quorum (the leader included) acknowledged it, and every earlier proposal is committed, the
-//! leader commits it and sends COMMIT; followers deliver in zxid order.
+//! follower. A follower logs the proposal durably and then (in the same step) sends ACK; a
+//! fine-grained follower hands it to its log writer, which ACKs once the write is on disk
+//! ([`follower_flush`]). When a quorum of voters (the leader included) acknowledged it, and
+//! every earlier proposal is committed, the leader commits it and sends COMMIT to followers and
+//! INFORM to observers; learners deliver in zxid order.
 
 use super::election::go_looking;
 use super::state::{Phase, Role, ServerState};
 use super::types::{Txn, Zxid};
-use super::{send, Config, Msg, Out, StateMachine, Timer};
+use super::{send, Bug, Config, Msg, Out, StateMachine, Timer};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -62,7 +64,11 @@ fn leader_propose<S: StateMachine>(
     let id = st.id;
     let leading = st.leading_mut().expect("leading");
     leading.acks.insert(txn.zxid, BTreeSet::from([id]));
-    for &learner in &leading.synced {
+    for &learner in leading.synced.iter().filter(|&&p| cfg.is_voter(p)) {
+        // Paper ambiguity 1: a follower that has not yet sent ACK-LD must get proposals too.
+        if cfg.has(Bug::Paper1) && !leading.ackld.contains(&learner) {
+            continue;
+        }
         send(o, learner, Msg::Proposal(txn.clone()));
     }
     leader_try_commit(cfg, st, o);
@@ -80,19 +86,53 @@ pub fn follower_process_proposal<S: StateMachine>(
         Role::Following(f) if f.leader == src && f.acked_new_leader => {}
         _ => return,
     }
-    if txn.zxid <= state.durable.last_zxid() {
+    let queued = state.writer.last().map(|t| t.zxid);
+    if txn.zxid <= state.durable.last_zxid().max(queued.unwrap_or_default()) {
         return;
     }
     let st = state.to_mut();
     let zxid = txn.zxid;
+    if cfg.fine_grained {
+        let following = st.following_mut().expect("following");
+        if following.phase == Phase::Synchronization {
+            following.uncommitted.push(zxid);
+        }
+        st.writer.push(txn);
+        o.set_timer(Timer::Flush, Duration::ZERO..Duration::ZERO);
+        return;
+    }
     st.durable.log.push(txn);
-    if cfg.bugs.ack_before_save {
+    if cfg.has(Bug::AckBeforeSave) {
         // The bug: the write is handed to a writer that reaches the disk in a later step.
         o.set_timer(Timer::Flush, Duration::ZERO..Duration::ZERO);
     } else {
         o.save(st.durable.clone());
     }
     send(o, src, Msg::Ack(zxid));
+}
+
+/// The log writer's write reaches the disk: the queued proposals join the log, which is saved,
+/// and each is acknowledged to the leader being followed (ZooKeeper's `SyncRequestProcessor`
+/// then `SendAckRequestProcessor`).
+pub fn follower_flush<S: StateMachine>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    o: &mut Out<S>,
+) {
+    if state.writer.is_empty() && !cfg.has(Bug::AckBeforeSave) {
+        return;
+    }
+    let st = state.to_mut();
+    let written = std::mem::take(&mut st.writer);
+    st.durable.append_newer(&written);
+    o.save(st.durable.clone());
+    if let Role::Following(f) = &st.role {
+        if f.acked_new_leader && cfg.is_voter(st.id) {
+            for txn in &written {
+                send(o, f.leader, Msg::Ack(txn.zxid));
+            }
+        }
+    }
 }
 
 /// `LeaderProcessACK`: count the acknowledgement and commit what has a quorum.
@@ -130,12 +170,22 @@ pub fn leader_try_commit<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>,
         let Some((&zxid, ackers)) = leading.acks.first_key_value() else {
             return;
         };
-        if !cfg.is_quorum(ackers.len()) {
+        if !cfg.is_quorum_of(ackers) {
             return;
         }
         leading.acks.remove(&zxid);
+        let pos = st
+            .durable
+            .position(zxid)
+            .expect("the leader logs what it proposes");
+        let txn = &st.durable.log[pos];
         for &learner in &leading.synced {
-            send(o, learner, Msg::Commit(zxid));
+            let msg = if cfg.is_voter(learner) {
+                Msg::Commit(zxid)
+            } else {
+                Msg::Inform(txn.clone())
+            };
+            send(o, learner, msg);
         }
         st.commit_up_to(zxid);
     }
@@ -145,22 +195,61 @@ pub fn leader_try_commit<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>,
 /// server never logged means it is out of step with its leader: like ZooKeeper, it stops
 /// following.
 pub fn follower_process_commit<S: StateMachine>(
+    cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
     zxid: Zxid,
+    o: &mut Out<S>,
+) {
+    let syncing = match &state.role {
+        Role::Following(f) if f.leader == src && f.acked_new_leader => {
+            cfg.fine_grained && f.phase == Phase::Synchronization
+        }
+        _ => return,
+    };
+    if zxid <= state.committed {
+        return;
+    }
+    let st = state.to_mut();
+    if syncing {
+        // Before UPTODATE a COMMIT is matched with the oldest synced proposal awaiting one
+        // (ZooKeeper only warns when they differ, and fails when there is none).
+        let following = st.following_mut().expect("following");
+        match following.uncommitted.first() {
+            None => {
+                st.fault = Some("COMMIT during sync with no pending proposal");
+                go_looking(cfg, st, None, o);
+                return;
+            }
+            Some(&head) if head == zxid => {
+                following.uncommitted.remove(0);
+            }
+            Some(_) => {}
+        }
+    }
+    if st.durable.holds(zxid) {
+        st.commit_up_to(zxid);
+    } else {
+        go_looking(cfg, st, None, o);
+    }
+}
+
+/// ZooKeeper's `Observer.processPacket(INFORM)`: log the committed transaction and deliver it.
+pub fn observer_process_inform<S: StateMachine>(
+    state: &mut Cow<ServerState<S>>,
+    src: usize,
+    txn: Txn<S::Op>,
     o: &mut Out<S>,
 ) {
     match &state.role {
         Role::Following(f) if f.leader == src && f.acked_new_leader => {}
         _ => return,
     }
-    if zxid <= state.committed {
-        return;
-    }
     let st = state.to_mut();
-    if st.durable.holds(zxid) {
-        st.commit_up_to(zxid);
-    } else {
-        go_looking(st, None, o);
+    let zxid = txn.zxid;
+    if zxid > st.durable.last_zxid() {
+        st.durable.log.push(txn);
+        o.save(st.durable.clone());
     }
+    st.commit_up_to(zxid);
 }

@@ -46,7 +46,7 @@ pub fn leader_try_decide_epoch<S: StateMachine>(
     let Role::Leading(leading) = &mut st.role else {
         return;
     };
-    if leading.new_epoch.is_some() || !cfg.is_quorum(leading.cepoch.len()) {
+    if leading.new_epoch.is_some() || !cfg.is_quorum_of(leading.cepoch.keys()) {
         return;
     }
     let epoch = leading.cepoch.values().max().copied().unwrap_or(0) + 1;
@@ -62,6 +62,7 @@ pub fn leader_try_decide_epoch<S: StateMachine>(
 
 /// `FollowerProcessNEWEPOCH`: promise e' unless a newer epoch was already promised.
 pub fn follower_process_leaderinfo<S: StateMachine>(
+    cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
     epoch: Epoch,
@@ -74,7 +75,7 @@ pub fn follower_process_leaderinfo<S: StateMachine>(
     let st = state.to_mut();
     let accepted = st.durable.accepted_epoch;
     if epoch < accepted {
-        go_looking(st, None, o);
+        go_looking(cfg, st, None, o);
         return;
     }
     let fresh = epoch > accepted;
@@ -85,7 +86,8 @@ pub fn follower_process_leaderinfo<S: StateMachine>(
     st.following_mut().expect("following").phase = Phase::Synchronization;
     let msg = Msg::AckEpoch {
         current_epoch: st.durable.current_epoch,
-        last_zxid: st.durable.last_zxid(),
+        // The vote's zxid: the last logged one (stale in memory with ZOOKEEPER-2845).
+        last_zxid: st.vote_key().1,
         fresh,
     };
     send(o, src, msg);
@@ -109,7 +111,7 @@ pub fn leader_process_ackepoch<S: StateMachine>(
     let st = state.to_mut();
     if summary > (st.durable.current_epoch, st.durable.last_zxid()) {
         // The learner's history is more recent than ours: we must not lead.
-        go_looking(st, None, o);
+        go_looking(cfg, st, None, o);
         return;
     }
     let leading = st.leading_mut().expect("leading");
@@ -117,7 +119,7 @@ pub fn leader_process_ackepoch<S: StateMachine>(
     if leading.phase == Phase::Discovery {
         leader_try_establish_epoch(cfg, st, o);
     } else {
-        leader_sync_learner(st, src, o);
+        leader_sync_learner(cfg, st, src, o);
     }
 }
 
@@ -131,8 +133,12 @@ fn leader_try_establish_epoch<S: StateMachine>(
     let Role::Leading(leading) = &mut st.role else {
         return;
     };
-    let fresh = leading.ackepoch.values().filter(|(_, f)| *f).count();
-    if leading.phase != Phase::Discovery || !cfg.is_quorum(fresh) {
+    let fresh = leading
+        .ackepoch
+        .iter()
+        .filter(|(_, (_, f))| *f)
+        .map(|(id, _)| id);
+    if leading.phase != Phase::Discovery || !cfg.is_quorum_of(fresh) {
         return;
     }
     let epoch = leading.new_epoch.expect("epoch chosen");
@@ -143,7 +149,7 @@ fn leader_try_establish_epoch<S: StateMachine>(
     o.save(st.durable.clone());
     let id = st.id;
     for learner in learners.into_iter().filter(|&p| p != id) {
-        leader_sync_learner(st, learner, o);
+        leader_sync_learner(cfg, st, learner, o);
     }
     super::sync::leader_try_establish(cfg, st, o);
 }

@@ -1,39 +1,38 @@
 //! Phase 0: leaving election, and going back to it.
 //!
-//! This version takes the election's outcome as an input ([`Msg::ElectionOutcome`]): the
-//! model's oracle elects, among a quorum of LOOKING servers, the one with the greatest
-//! (currentEpoch, last zxid, id), as ZooKeeper's protocol spec does. Fast Leader Election will
-//! reach the same two transitions: [`leave_election`] and [`go_looking`].
+//! Election ends in [`leave_election`], whether Fast Leader Election ([`super::fle`]) decided
+//! or the model's oracle did ([`Msg::ElectionOutcome`]: among a quorum of LOOKING servers, the
+//! one with the greatest (currentEpoch, last zxid, id), as ZooKeeper's protocol spec does, so
+//! that models of the later phases need not pay for FLE's interleavings). A server goes back
+//! to election through [`go_looking`].
 
 use super::discovery;
 use super::state::{Following, Phase, Role, ServerState};
-use super::{send, Config, Msg, Out, StateMachine};
+use super::{send, Bug, Config, ElectionMode, Msg, Out, StateMachine, Timer};
 use std::borrow::Cow;
 
 /// `FollowLeader` / `UpdateLeader`: a LOOKING server learns the outcome of election and starts
 /// Discovery as a follower (sending FOLLOWERINFO) or as the prospective leader.
 pub fn leave_election<S: StateMachine>(
     cfg: &Config,
-    state: &mut Cow<ServerState<S>>,
+    st: &mut ServerState<S>,
     leader: usize,
     o: &mut Out<S>,
 ) {
-    if state.role != Role::Looking {
+    if st.role != Role::Looking {
         return;
     }
-    let st = state.to_mut();
     if leader == st.id {
         st.role = Role::Leading(discovery::new_leading(st.id, st.durable.accepted_epoch));
-        // A one-server ensemble is its own quorum.
-        discovery::leader_try_decide_epoch(cfg, st, o);
+        if !cfg.election_only {
+            // A one-server ensemble is its own quorum.
+            discovery::leader_try_decide_epoch(cfg, st, o);
+        }
     } else {
-        st.role = Role::Following(Following {
-            leader,
-            phase: Phase::Discovery,
-            pending: None,
-            acked_new_leader: false,
-            heard: false,
-        });
+        st.role = Role::Following(Following::new(leader));
+        if cfg.election_only {
+            return;
+        }
         if cfg.heartbeats {
             super::heartbeat::arm(o);
         }
@@ -44,8 +43,14 @@ pub fn leave_election<S: StateMachine>(
 
 /// `FollowerShutdown` / `LeaderShutdown`: back to LOOKING. The server closes its connections
 /// (a follower to its leader, a leader to each learner) so that its peers notice at once;
-/// `gone` is a peer whose connection is already closed.
-pub fn go_looking<S: StateMachine>(st: &mut ServerState<S>, gone: Option<usize>, o: &mut Out<S>) {
+/// `gone` is a peer whose connection is already closed. It stops its log writer, dropping what
+/// it had not written (nothing of it was acknowledged), and starts a new election round.
+pub fn go_looking<S: StateMachine>(
+    cfg: &Config,
+    st: &mut ServerState<S>,
+    gone: Option<usize>,
+    o: &mut Out<S>,
+) {
     let open = |p: usize| p != st.id && Some(p) != gone;
     match &st.role {
         Role::Following(f) if open(f.leader) => send(o, f.leader, Msg::Disconnected),
@@ -57,6 +62,17 @@ pub fn go_looking<S: StateMachine>(st: &mut ServerState<S>, gone: Option<usize>,
         _ => {}
     }
     st.role = Role::Looking;
+    if cfg.fine_grained && !cfg.has(Bug::Zk4712) {
+        st.writer.clear();
+        o.cancel_timer(Timer::Flush);
+    }
+    if cfg.has(Bug::Zk2845) {
+        // The bug: the in-memory last processed zxid, not the log's last zxid, goes to the vote.
+        st.vote_zxid = Some(st.committed);
+    }
+    if cfg.election == ElectionMode::Fast {
+        super::fle::start_round(cfg, st, o);
+    }
 }
 
 /// The connection to `src` is gone. A follower that loses its leader goes back to election; a
@@ -72,12 +88,12 @@ pub fn process_disconnected<S: StateMachine>(
         Role::Looking => {}
         Role::Following(f) => {
             if f.leader == src {
-                go_looking(state.to_mut(), Some(src), o);
+                go_looking(cfg, state.to_mut(), Some(src), o);
             }
         }
         Role::Leading(l) => {
             if l.phase != Phase::Broadcast {
-                go_looking(state.to_mut(), Some(src), o);
+                go_looking(cfg, state.to_mut(), Some(src), o);
                 return;
             }
             if !l.cepoch.contains_key(&src) {
@@ -86,8 +102,8 @@ pub fn process_disconnected<S: StateMachine>(
             let st = state.to_mut();
             let leading = st.leading_mut().expect("leading");
             leading.forget(src);
-            if !cfg.is_quorum(leading.cepoch.len()) {
-                go_looking(st, Some(src), o);
+            if !cfg.is_quorum_of(leading.cepoch.keys()) {
+                go_looking(cfg, st, Some(src), o);
             }
         }
     }

@@ -46,10 +46,10 @@ pub fn process_tick<S: StateMachine>(
                 leading.forget(learner);
                 send(o, learner, Msg::Disconnected);
             }
-            if cfg.is_quorum(leading.cepoch.len()) {
+            if cfg.is_quorum_of(leading.cepoch.keys()) {
                 leader_ping(st, o);
             } else {
-                go_looking(st, None, o);
+                go_looking(cfg, st, None, o);
             }
         }
         Role::Following(f) if f.phase == Phase::Broadcast => {
@@ -59,7 +59,7 @@ pub fn process_tick<S: StateMachine>(
                 st.following_mut().expect("following").heard = false;
                 arm(o);
             } else {
-                go_looking(st, None, o);
+                go_looking(cfg, st, None, o);
             }
         }
         Role::Following(_) => arm(o),

@@ -42,14 +42,18 @@
 //! (`leader_process_ackepoch` is `LeaderProcessACKEPOCH`); `spec/` maps each one.
 
 pub mod broadcast;
+pub mod bugs;
 pub mod discovery;
 pub mod election;
+pub mod fle;
 pub mod heartbeat;
 pub mod msg;
 pub mod state;
 pub mod sync;
 pub mod types;
 
+pub use bugs::Bug;
+pub use fle::{Election, PeerState, Vote};
 pub use msg::{Msg, SyncMode};
 pub use state::{Following, Leading, Phase, Role, ServerState};
 pub use types::{Durable, Epoch, Snapshot, StateMachine, Txn, Zxid};
@@ -62,13 +66,14 @@ use std::sync::Arc;
 /// The `Out` buffer of a server step.
 pub type Out<S> = stateright::actor::Out<Server<S>>;
 
-/// Switches that re-introduce a bug on purpose, so that the model checker can show it is caught.
-/// All off is the correct protocol.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Bugs {
-    /// Breaks the durability rule: a follower acknowledges a PROPOSAL before the entry is saved,
-    /// and saves it in a later step (an asynchronous log writer).
-    pub ack_before_save: bool,
+/// How a LOOKING server learns who leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ElectionMode {
+    /// The environment decides ([`Msg::ElectionOutcome`]), as ZooKeeper's protocol spec does:
+    /// the multi-grained models use it to reach the later phases quickly.
+    Oracle,
+    /// Fast Leader Election ([`fle`]), as ZooKeeper runs it.
+    Fast,
 }
 
 /// What every server of an ensemble knows about it.
@@ -76,25 +81,73 @@ pub struct Bugs {
 pub struct Config {
     /// The voting servers are ids `0..voters`.
     pub voters: usize,
-    /// Deliberate bugs (all off in production).
-    pub bugs: Bugs,
+    /// The observers (non-voting learners) are ids `voters..voters + observers`.
+    pub observers: usize,
+    /// Fast Leader Election or the oracle.
+    pub election: ElectionMode,
+    /// Stop after election: the decided servers start no Discovery (the `election` model).
+    pub election_only: bool,
+    /// Model the follower as ZooKeeper's threads do: NEWLEADER handled in separately scheduled
+    /// steps and proposals logged by an asynchronous writer that ACKs after the write. Off, both
+    /// are single atomic steps.
+    pub fine_grained: bool,
+    /// A deliberate bug (None in production).
+    pub bug: Option<Bug>,
     /// Whether leader and followers exchange PING on a timer and give up on silence. The
     /// runtime turns it on; most models leave it off and reset connections instead.
     pub heartbeats: bool,
 }
 
 impl Config {
-    /// Whether `count` servers form a quorum: a strict majority of the voters.
+    /// `voters` voting servers, no observers, the oracle, no bug.
+    pub fn new(voters: usize) -> Config {
+        Config {
+            voters,
+            observers: 0,
+            election: ElectionMode::Oracle,
+            election_only: false,
+            fine_grained: false,
+            bug: None,
+            heartbeats: false,
+        }
+    }
+
+    /// Whether `count` voters form a quorum: a strict majority of the voters.
     pub fn is_quorum(&self, count: usize) -> bool {
         2 * count > self.voters
+    }
+
+    /// Whether the voters among `ids` form a quorum (observers never count).
+    pub fn is_quorum_of<'a>(&self, ids: impl IntoIterator<Item = &'a usize>) -> bool {
+        self.is_quorum(ids.into_iter().filter(|&&id| self.is_voter(id)).count())
+    }
+
+    /// Whether server `id` votes (is not an observer).
+    pub fn is_voter(&self, id: usize) -> bool {
+        id < self.voters
+    }
+
+    /// Every server, voters then observers.
+    pub fn servers(&self) -> usize {
+        self.voters + self.observers
+    }
+
+    /// Whether `bug` is switched on.
+    pub fn has(&self, bug: Bug) -> bool {
+        self.bug == Some(bug)
     }
 }
 
 /// Timers a server sets.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer {
-    /// Only with [`Bugs::ack_before_save`]: the delayed write of the log reaches the disk.
+    /// The asynchronous log writer's write reaches the disk (ZooKeeper's `SyncRequestProcessor`
+    /// flushing): fine-grained followers, and the `ack-before-save` bug.
     Flush,
+    /// FLE's `finalizeWait`: a quorum agrees with this server's vote and no better one came.
+    Finalize,
+    /// The next step of a fine-grained follower's NEWLEADER handling.
+    Step,
     /// The heartbeat tick (ZooKeeper's tickTime): PING, and give up on a silent peer.
     Tick,
 }
@@ -123,19 +176,27 @@ impl<S: StateMachine> Actor for Server<S> {
     type Storage = Durable<S>;
     type Random = ();
 
-    fn on_start(&self, id: Id, storage: &Option<Durable<S>>, _o: &mut Out<S>) -> ServerState<S> {
+    fn on_start(&self, id: Id, storage: &Option<Durable<S>>, o: &mut Out<S>) -> ServerState<S> {
         let durable = storage
             .clone()
             .or_else(|| self.seed.clone())
             .unwrap_or_default();
         let committed = durable.snapshot.zxid;
-        ServerState {
+        let mut st = ServerState {
             id: usize::from(id),
             sm: durable.snapshot.state.clone(),
             durable,
             committed,
             role: Role::Looking,
+            election: Election::default(),
+            writer: Vec::new(),
+            vote_zxid: None,
+            fault: None,
+        };
+        if self.cfg.election == ElectionMode::Fast {
+            fle::start_round(&self.cfg, &mut st, o);
         }
+        st
     }
 
     fn on_msg(
@@ -149,14 +210,19 @@ impl<S: StateMachine> Actor for Server<S> {
         let cfg = &self.cfg;
         let src = usize::from(src);
         match msg {
-            Msg::ElectionOutcome { leader } => election::leave_election(cfg, state, leader, o),
+            Msg::Notification(n) => fle::process_notification(cfg, state, src, n, o),
+            Msg::ElectionOutcome { leader } => {
+                if state.role == Role::Looking {
+                    election::leave_election(cfg, state.to_mut(), leader, o)
+                }
+            }
             Msg::Disconnected => election::process_disconnected(cfg, state, src, o),
             Msg::ClientWrite(op) => broadcast::process_client_write(cfg, state, op, o),
             Msg::FollowerInfo { accepted_epoch } => {
                 discovery::leader_process_followerinfo(cfg, state, src, accepted_epoch, o)
             }
             Msg::LeaderInfo { epoch } => {
-                discovery::follower_process_leaderinfo(state, src, epoch, o)
+                discovery::follower_process_leaderinfo(cfg, state, src, epoch, o)
             }
             Msg::AckEpoch {
                 current_epoch,
@@ -174,15 +240,18 @@ impl<S: StateMachine> Actor for Server<S> {
                 mode,
                 entries,
                 committed,
-            } => sync::follower_process_sync(state, src, mode, entries, committed),
-            Msg::NewLeader { epoch } => sync::follower_process_newleader(state, src, epoch, o),
+            } => sync::follower_process_sync(cfg, state, src, mode, entries, committed),
+            Msg::NewLeader { epoch } => sync::follower_process_newleader(cfg, state, src, epoch, o),
             Msg::AckNewLeader { last_zxid } => {
                 sync::leader_process_ackld(cfg, state, src, last_zxid, o)
             }
-            Msg::UpToDate { committed } => sync::follower_process_uptodate(state, src, committed),
+            Msg::UpToDate { committed } => {
+                sync::follower_process_uptodate(cfg, state, src, committed, o)
+            }
             Msg::Proposal(txn) => broadcast::follower_process_proposal(cfg, state, src, txn, o),
             Msg::Ack(zxid) => broadcast::leader_process_ack(cfg, state, src, zxid, o),
-            Msg::Commit(zxid) => broadcast::follower_process_commit(state, src, zxid, o),
+            Msg::Commit(zxid) => broadcast::follower_process_commit(cfg, state, src, zxid, o),
+            Msg::Inform(txn) => broadcast::observer_process_inform(state, src, txn, o),
             Msg::Request(op) => broadcast::leader_process_request(cfg, state, src, op, o),
             Msg::Ping => heartbeat::process_ping(state, src, o),
         }
@@ -190,8 +259,10 @@ impl<S: StateMachine> Actor for Server<S> {
 
     fn on_timeout(&self, _id: Id, state: &mut Cow<ServerState<S>>, timer: &Timer, o: &mut Out<S>) {
         match timer {
-            Timer::Flush => o.save(state.durable.clone()),
+            Timer::Flush => broadcast::follower_flush(&self.cfg, state, o),
             Timer::Tick => heartbeat::process_tick(&self.cfg, state, o),
+            Timer::Finalize => fle::process_finalize(&self.cfg, state, o),
+            Timer::Step => sync::follower_newleader_step(&self.cfg, state, o),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The messages servers exchange. Each names the paper's message and ZooKeeper's packet.
 
+use super::fle::Notification;
 use super::types::{Epoch, Snapshot, StateMachine, Txn, Zxid};
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
@@ -25,6 +26,9 @@ pub enum SyncMode<S> {
     deserialize = "S: Deserialize<'de>, S::Op: Deserialize<'de>"
 ))]
 pub enum Msg<S: StateMachine> {
+    /// Phase 0, Fast Leader Election: ZooKeeper's election `Notification` (the paper leaves
+    /// election out). Travels on the election port, not the quorum port.
+    Notification(Notification),
     /// Phase 0 outcome: the server leaves election to follow `leader` (or to lead, when it
     /// names the receiver). In this version an oracle decides (the model's atomic election
     /// step, after ZooKeeper's protocol spec `UpdateLeader`/`FollowLeader`); Fast Leader
@@ -39,8 +43,8 @@ pub enum Msg<S: StateMachine> {
     Disconnected,
     /// A client's write request reaching this server (a session's create/setData/delete).
     ClientWrite(S::Op),
-    /// Phase 1. Paper: `CEPOCH(f.p)`. ZooKeeper: `FOLLOWERINFO`, carrying the learner's
-    /// accepted epoch.
+    /// Phase 1. Paper: `CEPOCH(f.p)`. ZooKeeper: `FOLLOWERINFO` (`OBSERVERINFO` from an
+    /// observer), carrying the learner's accepted epoch.
     FollowerInfo {
         /// The learner's acceptedEpoch.
         accepted_epoch: Epoch,
@@ -95,8 +99,31 @@ pub enum Msg<S: StateMachine> {
     Ack(Zxid),
     /// Phase 3. Paper: `COMMIT(e', <v, z>)`. ZooKeeper: `COMMIT`: deliver everything up to zxid.
     Commit(Zxid),
+    /// Phase 3. ZooKeeper's `INFORM` (the paper has no observers): PROPOSAL and COMMIT in one,
+    /// sent to observers once the leader commits the transaction.
+    Inform(Txn<S::Op>),
     /// Phase 3. ZooKeeper's `REQUEST`: a follower forwards a client write to its leader.
     Request(S::Op),
     /// ZooKeeper's `PING`: the leader's heartbeat to a learner, and the learner's answer.
     Ping,
+}
+
+/// The two connections between a pair of servers (ZooKeeper's election port and quorum port):
+/// each is FIFO, and they are independent of each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// Fast Leader Election notifications.
+    Election,
+    /// Everything else: Discovery, Synchronization, Broadcast, PING.
+    Quorum,
+}
+
+impl<S: StateMachine> Msg<S> {
+    /// The connection this message travels on.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Msg::Notification(_) => Channel::Election,
+            _ => Channel::Quorum,
+        }
+    }
 }

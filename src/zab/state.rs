@@ -1,5 +1,6 @@
 //! A server's volatile state: its role, its phase and what it tracks while it leads or follows.
 
+use super::fle::Election;
 use super::msg::SyncMode;
 use super::types::{Durable, Epoch, StateMachine, Txn, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +31,23 @@ pub struct PendingSync<S: StateMachine> {
     pub committed: Zxid,
 }
 
+/// One separately scheduled step of a fine-grained follower's NEWLEADER handling (ZooKeeper's
+/// `Learner.syncWithLeader` and its log writer). The correct order is `Log, Epoch, Ack`; the
+/// bugs ZOOKEEPER-3911, -4643 and -4646 reorder or replace them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    /// Apply the synced history and save it.
+    Log,
+    /// Apply the synced history in memory only (saved by a later write).
+    Apply,
+    /// Hand the synced proposals to the asynchronous log writer.
+    Enqueue,
+    /// currentEpoch := e', saved.
+    Epoch,
+    /// Send ACK-LD.
+    Ack,
+}
+
 /// What a follower knows about its leader and its own progress.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Following<S: StateMachine> {
@@ -43,6 +61,26 @@ pub struct Following<S: StateMachine> {
     pub acked_new_leader: bool,
     /// Whether a PING came from the leader since the last tick (heartbeats only).
     pub heard: bool,
+    /// NEWLEADER steps still to run (fine-grained followers only).
+    pub steps: Vec<Step>,
+    /// Synced proposals still awaiting COMMIT before UPTODATE (fine-grained followers only;
+    /// ZooKeeper's `packetsNotCommitted`).
+    pub uncommitted: Vec<Zxid>,
+}
+
+impl<S: StateMachine> Following<S> {
+    /// A follower of `leader` starting Discovery.
+    pub fn new(leader: usize) -> Self {
+        Following {
+            leader,
+            phase: Phase::Discovery,
+            pending: None,
+            acked_new_leader: false,
+            heard: false,
+            steps: Vec::new(),
+            uncommitted: Vec::new(),
+        }
+    }
 }
 
 /// What a leader tracks (ZooKeeper's `Leader` and its `LearnerHandler`s).
@@ -103,6 +141,15 @@ pub struct ServerState<S: StateMachine> {
     pub sm: S,
     /// The role and its data.
     pub role: Role<S>,
+    /// Fast Leader Election's round and votes (untouched under the oracle).
+    pub election: Election,
+    /// Proposals handed to the asynchronous log writer, not yet on disk (fine-grained only).
+    pub writer: Vec<Txn<S::Op>>,
+    /// Only with the ZOOKEEPER-2845 bug: the stale last-processed zxid that votes and ACKEPOCH
+    /// report instead of the last logged one, from going LOOKING until the next sync.
+    pub vote_zxid: Option<Zxid>,
+    /// An internal error ZooKeeper would throw on (only reachable with a bug switched on).
+    pub fault: Option<&'static str>,
 }
 
 impl<S: StateMachine> ServerState<S> {
@@ -129,13 +176,11 @@ impl<S: StateMachine> ServerState<S> {
         }
     }
 
-    /// This server's vote key: (currentEpoch, last zxid, id).
+    /// This server's vote key: (currentEpoch, last zxid, id), from the durable state as it is on
+    /// disk (ZOOKEEPER-2845 voted with a stale in-memory zxid).
     pub fn vote_key(&self) -> super::types::VoteKey {
-        (
-            self.durable.current_epoch,
-            self.durable.last_zxid(),
-            self.id,
-        )
+        let zxid = self.vote_zxid.unwrap_or(self.durable.last_zxid());
+        (self.durable.current_epoch, zxid, self.id)
     }
 
     /// Delivers every held transaction up to `zxid` that is not yet delivered, in order.

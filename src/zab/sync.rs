@@ -8,16 +8,22 @@
 //! - SNAP when the learner is behind the leader's snapshot: send the snapshot, then the log.
 //!
 //! Then NEWLEADER(e'). The learner keeps the synced history in memory until NEWLEADER, then makes
-//! it durable, sets currentEpoch := e' in the same step and acknowledges. On a quorum of those
-//! acknowledgements the leader commits its whole history and sends UPTODATE (COMMIT-LD).
+//! it durable, sets currentEpoch := e' and acknowledges, in that order. On a quorum of those
+//! acknowledgements (observers' do not count) the leader commits its whole history and sends
+//! UPTODATE (COMMIT-LD).
+//!
+//! A fine-grained follower (see [`super::Config::fine_grained`]) runs the three parts of
+//! NEWLEADER as separately scheduled [`Step`]s, so that a crash can fall between them, and keeps
+//! ZooKeeper's queue of synced proposals awaiting COMMIT.
 
 use super::broadcast::leader_try_commit;
 use super::election::go_looking;
 use super::msg::SyncMode;
-use super::state::{PendingSync, Phase, Role, ServerState};
+use super::state::{PendingSync, Phase, Role, ServerState, Step};
 use super::types::{Durable, Epoch, Txn, Zxid};
-use super::{send, Config, Msg, Out, StateMachine};
+use super::{send, Bug, Config, Msg, Out, StateMachine, Timer};
 use std::borrow::Cow;
+use std::time::Duration;
 
 /// Chooses DIFF, TRUNC or SNAP for a learner whose last zxid is `peer_last`, and the entries
 /// that follow.
@@ -43,9 +49,22 @@ pub fn choose_sync<S: StateMachine>(
     (SyncMode::Trunc(common), leader.entries_after(common))
 }
 
+/// Only with the ZOOKEEPER-1154 bug: DIFF whenever the learner's last zxid lies between the
+/// leader's snapshot and its last zxid, whether or not the leader holds that zxid.
+fn choose_sync_by_range<S: StateMachine>(
+    leader: &Durable<S>,
+    peer_last: Zxid,
+) -> (SyncMode<S>, Vec<Txn<S::Op>>) {
+    if peer_last >= leader.snapshot.zxid && peer_last <= leader.last_zxid() {
+        return (SyncMode::Diff, leader.entries_after(peer_last));
+    }
+    choose_sync(leader, peer_last)
+}
+
 /// Sends a learner its sync packet and NEWLEADER; from now on it receives every PROPOSAL and
-/// COMMIT (ZooKeeper's `startForwarding`).
+/// COMMIT, or INFORM for an observer (ZooKeeper's `startForwarding`).
 pub fn leader_sync_learner<S: StateMachine>(
+    cfg: &Config,
     st: &mut ServerState<S>,
     learner: usize,
     o: &mut Out<S>,
@@ -58,7 +77,11 @@ pub fn leader_sync_learner<S: StateMachine>(
     let Some(&(peer_last, _)) = leading.ackepoch.get(&learner) else {
         return;
     };
-    let (mode, entries) = choose_sync(&st.durable, peer_last);
+    let (mode, entries) = if cfg.has(Bug::Zk1154) {
+        choose_sync_by_range(&st.durable, peer_last)
+    } else {
+        choose_sync(&st.durable, peer_last)
+    };
     leading.synced.insert(learner);
     send(
         o,
@@ -75,6 +98,7 @@ pub fn leader_sync_learner<S: StateMachine>(
 /// The learner receives its DIFF, TRUNC or SNAP with the proposals that follow, and holds them
 /// until NEWLEADER.
 pub fn follower_process_sync<S: StateMachine>(
+    cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
     mode: SyncMode<S>,
@@ -86,16 +110,22 @@ pub fn follower_process_sync<S: StateMachine>(
             if f.leader == src && f.phase == Phase::Synchronization && f.pending.is_none() => {}
         _ => return,
     }
-    state.to_mut().following_mut().expect("following").pending = Some(PendingSync {
+    let following = state.to_mut().following_mut().expect("following");
+    if cfg.fine_grained {
+        let uncommitted = entries.iter().map(|t| t.zxid).filter(|&z| z > committed);
+        following.uncommitted = uncommitted.collect();
+    }
+    following.pending = Some(PendingSync {
         mode,
         entries,
         committed,
     });
 }
 
-/// `FollowerProcessNEWLEADER`: apply the synced history, set currentEpoch := e', save both in
-/// this step, and acknowledge (ACK-LD).
+/// `FollowerProcessNEWLEADER`: log the synced history, set currentEpoch := e', acknowledge
+/// (ACK-LD). One step, or separately scheduled steps on a fine-grained follower.
 pub fn follower_process_newleader<S: StateMachine>(
+    cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
     epoch: Epoch,
@@ -103,29 +133,109 @@ pub fn follower_process_newleader<S: StateMachine>(
 ) {
     match &state.role {
         Role::Following(f)
-            if f.leader == src && f.phase == Phase::Synchronization && !f.acked_new_leader => {}
+            if f.leader == src
+                && f.phase == Phase::Synchronization
+                && !f.acked_new_leader
+                && f.steps.is_empty() => {}
         _ => return,
     }
     let st = state.to_mut();
-    let pending = st.following_mut().expect("following").pending.take();
-    let (Some(pending), true) = (pending, epoch == st.durable.accepted_epoch) else {
-        go_looking(st, None, o);
-        return;
-    };
-    if !apply_sync(st, pending) {
-        go_looking(st, None, o);
+    let synced = st.following_mut().expect("following").pending.is_some();
+    if !synced || epoch != st.durable.accepted_epoch {
+        go_looking(cfg, st, None, o);
         return;
     }
-    st.durable.current_epoch = epoch;
-    o.save(st.durable.clone());
-    st.following_mut().expect("following").acked_new_leader = true;
-    let last_zxid = st.durable.last_zxid();
-    send(o, src, Msg::AckNewLeader { last_zxid });
+    if !cfg.fine_grained {
+        // One step and one save: apply in memory, set the epoch and save both, acknowledge.
+        for step in [Step::Apply, Step::Epoch, Step::Ack] {
+            if !run_step(cfg, st, step, o) {
+                return;
+            }
+        }
+        return;
+    }
+    let following = st.following_mut().expect("following");
+    if cfg.has(Bug::Zk4394) {
+        // The bug: NEWLEADER drains the proposals that still await their COMMIT.
+        following.uncommitted.clear();
+    }
+    following.steps = newleader_steps(cfg);
+    o.set_timer(Timer::Step, Duration::ZERO..Duration::ZERO);
 }
 
-/// Applies a sync to the log and to the delivered state; false if it cannot be applied (a
-/// TRUNC below this server's snapshot).
-fn apply_sync<S: StateMachine>(st: &mut ServerState<S>, pending: PendingSync<S>) -> bool {
+/// The order of a fine-grained follower's NEWLEADER steps.
+fn newleader_steps(cfg: &Config) -> Vec<Step> {
+    match cfg.bug {
+        // Written to disk only with the next write (ZooKeeper logged them after UPTODATE).
+        Some(Bug::Zk3911) => vec![Step::Epoch, Step::Apply, Step::Ack],
+        Some(Bug::Zk4643) => vec![Step::Epoch, Step::Log, Step::Ack],
+        Some(Bug::Zk4646) => vec![Step::Epoch, Step::Enqueue, Step::Ack],
+        _ => vec![Step::Log, Step::Epoch, Step::Ack],
+    }
+}
+
+/// The next NEWLEADER step of a fine-grained follower (the [`Timer::Step`] timer).
+pub fn follower_newleader_step<S: StateMachine>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    o: &mut Out<S>,
+) {
+    let Role::Following(f) = &state.role else {
+        return;
+    };
+    if f.steps.is_empty() {
+        return;
+    }
+    let st = state.to_mut();
+    let step = st.following_mut().expect("following").steps.remove(0);
+    if run_step(cfg, st, step, o) && !st.following_mut().expect("following").steps.is_empty() {
+        o.set_timer(Timer::Step, Duration::ZERO..Duration::ZERO);
+    }
+}
+
+/// Runs one NEWLEADER step; false if the follower had to go back to election.
+fn run_step<S: StateMachine>(
+    cfg: &Config,
+    st: &mut ServerState<S>,
+    step: Step,
+    o: &mut Out<S>,
+) -> bool {
+    let following = st.following_mut().expect("following");
+    let leader = following.leader;
+    match step {
+        Step::Log | Step::Apply | Step::Enqueue => {
+            let pending = following.pending.take().expect("synced");
+            if !apply_sync(st, pending, step == Step::Enqueue) {
+                go_looking(cfg, st, None, o);
+                return false;
+            }
+            match step {
+                Step::Log => o.save(st.durable.clone()),
+                Step::Enqueue => o.set_timer(Timer::Flush, Duration::ZERO..Duration::ZERO),
+                _ => {}
+            }
+        }
+        Step::Epoch => {
+            st.durable.current_epoch = st.durable.accepted_epoch;
+            o.save(st.durable.clone());
+        }
+        Step::Ack => {
+            following.acked_new_leader = true;
+            let last_zxid = st.durable.last_zxid();
+            send(o, leader, Msg::AckNewLeader { last_zxid });
+        }
+    }
+    true
+}
+
+/// Applies a sync to the log (or, with `enqueue`, hands its proposals to the log writer) and to
+/// the delivered state; false if it cannot be applied (a TRUNC below this server's snapshot).
+fn apply_sync<S: StateMachine>(
+    st: &mut ServerState<S>,
+    pending: PendingSync<S>,
+    enqueue: bool,
+) -> bool {
+    st.vote_zxid = None;
     let keep_state = match pending.mode {
         SyncMode::Diff => true,
         SyncMode::Trunc(zxid) => {
@@ -141,6 +251,10 @@ fn apply_sync<S: StateMachine>(st: &mut ServerState<S>, pending: PendingSync<S>)
             false
         }
     };
+    if enqueue {
+        st.writer.extend(pending.entries);
+        return true;
+    }
     st.durable.append_newer(&pending.entries);
     let committed = st
         .committed
@@ -172,11 +286,19 @@ pub fn leader_process_ackld<S: StateMachine>(
     let st = state.to_mut();
     let leading = st.leading_mut().expect("leading");
     leading.ackld.insert(src);
-    for (_, ackers) in leading.acks.range_mut(..=last_zxid) {
-        ackers.insert(src);
+    if cfg.is_voter(src) {
+        for (_, ackers) in leading.acks.range_mut(..=last_zxid) {
+            ackers.insert(src);
+        }
     }
     if leading.phase == Phase::Broadcast {
-        let committed = st.committed;
+        // Paper ambiguity 3: COMMIT-LD must carry what the leader committed, not what the
+        // learner acknowledged.
+        let committed = if cfg.has(Bug::Paper3) {
+            last_zxid
+        } else {
+            st.committed
+        };
         send(o, src, Msg::UpToDate { committed });
         leader_try_commit(cfg, st, o);
     } else {
@@ -194,7 +316,7 @@ pub fn leader_try_establish<S: StateMachine>(
     let Role::Leading(leading) = &st.role else {
         return;
     };
-    if leading.phase != Phase::Synchronization || !cfg.is_quorum(leading.ackld.len()) {
+    if leading.phase != Phase::Synchronization || !cfg.is_quorum_of(&leading.ackld) {
         return;
     }
     let acked: Vec<usize> = leading.ackld.iter().copied().filter(|&p| p != id).collect();
@@ -211,9 +333,11 @@ pub fn leader_try_establish<S: StateMachine>(
 
 /// `FollowerProcessCOMMITLD`: commit up to the leader's committed zxid and start serving.
 pub fn follower_process_uptodate<S: StateMachine>(
+    cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
     committed: Zxid,
+    o: &mut Out<S>,
 ) {
     match &state.role {
         Role::Following(f)
@@ -221,6 +345,12 @@ pub fn follower_process_uptodate<S: StateMachine>(
         _ => return,
     }
     let st = state.to_mut();
+    if cfg.has(Bug::Zk3911) {
+        // The bug logs the synced proposals only now.
+        o.save(st.durable.clone());
+    }
     st.commit_up_to(committed);
-    st.following_mut().expect("following").phase = Phase::Broadcast;
+    let following = st.following_mut().expect("following");
+    following.phase = Phase::Broadcast;
+    following.uncommitted.clear();
 }
