@@ -18,7 +18,7 @@ fn zabkeeper(args: &[&str]) -> (i32, String, String) {
 fn list_names_every_configuration() {
     let (code, out, _) = zabkeeper(&["check", "--list"]);
     assert_eq!(code, 0);
-    for name in ["small", "broadcast", "recovery", "heartbeat"] {
+    for name in zabkeeper::model::configs::NAMES {
         assert!(out.contains(name), "{out}");
     }
 }
@@ -70,4 +70,28 @@ fn bad_input_is_a_clear_error() {
     let (code, _, err) = zabkeeper(&["explore", "nosuch"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown model"), "{err}");
+}
+
+#[test]
+fn list_bugs_names_each_bug_with_its_model_and_bug_picks_its_model() {
+    let (code, out, _) = zabkeeper(&["check", "--list-bugs"]);
+    assert_eq!(code, 0);
+    for bug in zabkeeper::zab::Bug::ALL {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(bug.name()))
+            .unwrap_or_else(|| panic!("{}", bug.name()));
+        assert!(line.contains(bug.model()), "{line}");
+    }
+    let (code, out, _) = zabkeeper(&["check", "--bug", "zk-4646"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(v["model"], "newleader");
+    assert_eq!(v["counterexample"]["property"], "CommittedLogDurability");
+    let (code, _, err) = zabkeeper(&["check", "--bug", "zk-9999"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown bug `zk-9999`"), "{err}");
+    let (code, _, err) = zabkeeper(&["check", "small", "--strategy", "simulation"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--seconds"), "{err}");
 }

@@ -40,8 +40,9 @@ fn heartbeat_is_exhaustively_safe() {
     // PING timers fire at any moment: every false suspicion of a leader or learner is explored.
     let run = run(configs::heartbeat());
     assert_all_pass(&run);
-    // DFS figure; BFS reports 7,303,807 for this model (see docs/model-checking.md).
-    assert_eq!(run.unique_states, 7_255_806);
+    // DFS figure, which depends on the order actions are listed in: it moved from 7,255,806
+    // when deliveries were listed per connection; BFS reports 7,303,807 (docs/model-checking.md).
+    assert_eq!(run.unique_states, 7_297_976);
 }
 
 #[test]
@@ -55,10 +56,11 @@ fn observer_is_exhaustively_safe() {
 
 #[test]
 fn election_is_exhaustively_safe() {
-    // Fast Leader Election alone, message by message, with a crash and a restart.
+    // Fast Leader Election alone, message by message, with a crash and a restart, rounds up
+    // to 3.
     let run = run(configs::election());
     assert_all_pass(&run);
-    assert_eq!(run.unique_states, 35_082_101);
+    assert_eq!(run.unique_states, 17_821_467);
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub struct Bounds {
     pub resets: u8,
     /// No server accepts an epoch above this one.
     pub max_epoch: Epoch,
+    /// No server's election round goes above this one (Fast Leader Election models).
+    pub max_round: u32,
 }
 
 /// A named configuration of the model.
@@ -130,6 +132,7 @@ pub fn small() -> ModelConfig {
             crashes: 0,
             resets: 0,
             max_epoch: 1,
+            max_round: u32::MAX,
         },
         seeds: vec![],
         seed_committed: vec![],
@@ -151,6 +154,7 @@ pub fn broadcast() -> ModelConfig {
             crashes: 1,
             resets: 0,
             max_epoch: 2,
+            max_round: u32::MAX,
         },
         seeds: vec![],
         seed_committed: vec![],
@@ -202,6 +206,7 @@ pub fn recovery() -> ModelConfig {
             crashes: 1,
             resets: 1,
             max_epoch: 3,
+            max_round: u32::MAX,
         },
         seeds: vec![Some(s0), Some(s1), Some(s2)],
         seed_committed: vec![],
@@ -247,6 +252,7 @@ pub fn newleader() -> ModelConfig {
             crashes: 1,
             resets: 1,
             max_epoch: 3,
+            max_round: u32::MAX,
         },
         seeds: vec![
             durable(1, vec![txn(1, 1, 1)]),
@@ -267,14 +273,15 @@ pub fn election() -> ModelConfig {
     server.election_only = true;
     ModelConfig {
         name: "election",
-        about: "FLE alone: 3 servers with different epochs and logs, 2 crashes",
+        about: "FLE alone: 3 servers with different epochs and logs, 1 crash, rounds up to 3",
         bounds: Bounds {
             servers: 3,
             writes: 0,
             first_value: 1,
-            crashes: 2,
+            crashes: 1,
             resets: 0,
             max_epoch: 2,
+            max_round: 3,
         },
         seeds: vec![
             durable(1, vec![txn(1, 1, 1)]),
@@ -302,6 +309,7 @@ pub fn ensemble() -> ModelConfig {
             crashes: 1,
             resets: 1,
             max_epoch: 2,
+            max_round: u32::MAX,
         },
         seeds: vec![],
         seed_committed: vec![],
@@ -326,6 +334,7 @@ pub fn observer() -> ModelConfig {
             crashes: 0,
             resets: 0,
             max_epoch: 1,
+            max_round: u32::MAX,
         },
         seeds: vec![],
         seed_committed: vec![],

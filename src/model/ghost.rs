@@ -29,11 +29,6 @@ pub struct Ghost {
     pub restarted: BTreeSet<usize>,
     /// FLE only: every vote a voter held, as (round, voter, proposed leader).
     pub votes: BTreeSet<(u32, usize, usize)>,
-    /// FLE only: who each server decided for in each round, as (round, server) -> leader.
-    pub decisions: BTreeMap<(u32, usize), usize>,
-    /// FLE only: the leaders that became established, by the round in which they elected
-    /// themselves.
-    pub established_rounds: BTreeMap<u32, BTreeSet<usize>>,
 }
 
 impl Ghost {
@@ -53,17 +48,8 @@ impl Ghost {
     /// Records a server's election state (Fast Leader Election models only).
     pub fn observe_election(&mut self, cfg: &Config, st: &ServerState<DeliveredLog>) {
         let e = &st.election;
-        if cfg.is_voter(st.id) {
+        if cfg.is_voter(st.id) && st.role == Role::Looking {
             self.votes.insert((e.round, st.id, e.vote.leader));
-        }
-        if st.role != Role::Looking {
-            self.decisions.insert((e.round, st.id), e.vote.leader);
-        }
-        if st.is_established_leader() {
-            self.established_rounds
-                .entry(e.round)
-                .or_default()
-                .insert(st.id);
         }
     }
 

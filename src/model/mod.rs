@@ -305,9 +305,9 @@ impl Model for ZabModel {
     }
 
     fn within_boundary(&self, state: &State) -> bool {
-        state
-            .actor_states
-            .iter()
-            .all(|s| s.durable.accepted_epoch <= self.cfg.bounds.max_epoch)
+        state.actor_states.iter().all(|s| {
+            s.durable.accepted_epoch <= self.cfg.bounds.max_epoch
+                && s.election.round <= self.cfg.bounds.max_round
+        })
     }
 }

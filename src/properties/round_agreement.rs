@@ -1,34 +1,32 @@
 //! RoundAgreement (Fast Leader Election): servers may leave one round with different leaders,
 //! when votes changed while they counted, but then Discovery rejects all but one of them. Of
-//! the leaders that elected themselves in a round, at most one is *accepted*: it becomes
-//! established, or a quorum of servers decided for it in that round.
+//! the live leaders that decided in a round, at most one is *accepted*: established, or
+//! followed by a quorum of servers that decided in that round.
 
+use super::live;
 use crate::model::{State, ZabModel};
-use std::collections::BTreeSet;
+use crate::zab::Role;
 
-/// No round has two accepted leaders.
+/// No round has two accepted leaders at once.
 pub fn holds(model: &ZabModel, state: &State) -> bool {
-    let ghost = &state.history;
     let cfg = &model.cfg.server;
-    let rounds: BTreeSet<u32> = ghost.decisions.keys().map(|&(r, _)| r).collect();
-    rounds.into_iter().all(|round| {
-        let accepted = ghost
-            .decisions
-            .iter()
-            .filter(|(&(r, server), &leader)| r == round && server == leader)
-            .filter(|(_, &leader)| {
-                let established = ghost
-                    .established_rounds
-                    .get(&round)
-                    .is_some_and(|ls| ls.contains(&leader));
-                let deciders = ghost
-                    .decisions
-                    .iter()
-                    .filter(|(&(r, _), &l)| r == round && l == leader)
-                    .map(|((_, server), _)| server);
-                established || cfg.is_quorum_of(deciders)
-            })
-            .count();
-        accepted <= 1
-    })
+    let leaders: Vec<_> = live(state)
+        .filter(|s| matches!(s.role, Role::Leading(_)))
+        .collect();
+    let accepted: Vec<(u32, usize)> = leaders
+        .iter()
+        .filter(|l| {
+            let round = l.election.round;
+            let deciders: Vec<usize> = live(state)
+                .filter(|s| s.role != Role::Looking && s.election.round == round)
+                .filter(|s| s.leader() == Some(l.id))
+                .map(|s| s.id)
+                .collect();
+            l.is_established_leader() || cfg.is_quorum_of(&deciders)
+        })
+        .map(|l| (l.election.round, l.id))
+        .collect();
+    accepted
+        .iter()
+        .all(|(r, id)| accepted.iter().all(|(r2, id2)| r != r2 || id == id2))
 }

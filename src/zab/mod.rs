@@ -10,8 +10,9 @@
 //!
 //! 0. **Election** ([`election`]). A server that has no leader is LOOKING. It leaves election
 //!    knowing whom to follow; the elected leader holds the most recent history among a quorum:
-//!    the greatest (currentEpoch, last zxid, server id). In this version an oracle (the model's
-//!    election step) decides; Fast Leader Election will end in the same transition.
+//!    the greatest (currentEpoch, last zxid, server id). Fast Leader Election ([`fle`]) decides
+//!    message by message; the multi-grained models may use an oracle instead. Observers take
+//!    part as learners that never vote.
 //! 1. **Discovery** ([`discovery`]). Followers tell the prospective leader the last epoch they
 //!    promised to (FOLLOWERINFO). On a quorum it picks a new epoch e' above all of them and
 //!    announces it (LEADERINFO); each follower promises e' by making it its acceptedEpoch

@@ -30,9 +30,9 @@ pub enum Msg<S: StateMachine> {
     /// election out). Travels on the election port, not the quorum port.
     Notification(Notification),
     /// Phase 0 outcome: the server leaves election to follow `leader` (or to lead, when it
-    /// names the receiver). In this version an oracle decides (the model's atomic election
-    /// step, after ZooKeeper's protocol spec `UpdateLeader`/`FollowLeader`); Fast Leader
-    /// Election replaces the oracle and ends in the same transition.
+    /// names the receiver), decided by the model's oracle (an atomic election step, after
+    /// ZooKeeper's protocol spec `UpdateLeader`/`FollowLeader`) in the multi-grained models;
+    /// Fast Leader Election ends in the same transition.
     ElectionOutcome {
         /// The server id of the elected leader.
         leader: usize,
