@@ -32,9 +32,10 @@ pub struct CheckArgs {
     /// List the bugs of the bug zoo, each with its model and what goes wrong, and exit.
     #[arg(long)]
     pub list_bugs: bool,
-    /// Search strategy.
-    #[arg(long, value_enum, default_value = "bfs")]
-    pub strategy: Strategy,
+    /// Search strategy [default: bfs with --bug (short counterexamples), dfs otherwise (little
+    /// memory)].
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
     /// Checker threads.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: u16,
@@ -71,7 +72,7 @@ impl CheckArgs {
         CheckArgs {
             model: Some(model.to_string()),
             list: false,
-            strategy: Strategy::Bfs,
+            strategy: Some(Strategy::Bfs),
             threads: 1,
             max_depth: None,
             list_bugs: false,
@@ -83,6 +84,15 @@ impl CheckArgs {
             resets: None,
             max_epoch: None,
         }
+    }
+
+    /// The strategy asked for, or the default: BFS when hunting a bug, DFS otherwise.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy.unwrap_or(if self.bug.is_some() {
+            Strategy::Bfs
+        } else {
+            Strategy::Dfs
+        })
     }
 
     /// Applies the bound overrides to `cfg`.
@@ -120,7 +130,7 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
         return Ok(true);
     }
     let bug = args.bug.as_deref().map(parse_bug).transpose()?;
-    if args.strategy == Strategy::Simulation && args.seconds.is_none() {
+    if args.strategy() == Strategy::Simulation && args.seconds.is_none() {
         return Err("--strategy simulation needs --seconds".to_string());
     }
     let names: Vec<&str> = match (args.model.as_deref(), bug) {
@@ -167,7 +177,7 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
         builder = builder.timeout(Duration::from_secs(seconds));
     }
     let start = Instant::now();
-    let json = match args.strategy {
+    let json = match args.strategy() {
         Strategy::Bfs => finish(builder.spawn_bfs(), name, args, start, verbose),
         Strategy::Dfs => finish(builder.spawn_dfs(), name, args, start, verbose),
         Strategy::Simulation => {
@@ -183,13 +193,8 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
     Outcome { json, ok }
 }
 
-fn finish<C: Checker<ZabModel>>(
-    checker: C,
-    name: &str,
-    args: &CheckArgs,
-    start: Instant,
-    verbose: bool,
-) -> Value {
+/// Waits for `checker`; with `verbose`, prints progress every 2 seconds.
+fn wait<C: Checker<ZabModel>>(checker: &C, verbose: bool) {
     let mut last = (Instant::now(), 0usize);
     while !checker.is_done() {
         std::thread::sleep(Duration::from_millis(100));
@@ -204,6 +209,16 @@ fn finish<C: Checker<ZabModel>>(
             last = (Instant::now(), states);
         }
     }
+}
+
+fn finish<C: Checker<ZabModel>>(
+    checker: C,
+    name: &str,
+    args: &CheckArgs,
+    start: Instant,
+    verbose: bool,
+) -> Value {
+    wait(&checker, verbose);
     let checker = checker.join();
     let seconds = start.elapsed().as_secs_f64();
     let model = checker.model();
@@ -230,13 +245,13 @@ fn finish<C: Checker<ZabModel>>(
         }
     }
     let complete = args.max_depth.is_none()
-        && args.strategy != Strategy::Simulation
+        && args.strategy() != Strategy::Simulation
         && counterexample.is_null()
         && args.seconds.map_or(true, |s| seconds < s as f64);
     json!({
         "model": name,
         "bug": args.bug,
-        "strategy": format!("{:?}", args.strategy).to_lowercase(),
+        "strategy": format!("{:?}", args.strategy()).to_lowercase(),
         "complete": complete,
         "unique_states": checker.unique_state_count(),
         "states": checker.state_count(),

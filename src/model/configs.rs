@@ -321,24 +321,11 @@ pub fn ensemble() -> ModelConfig {
 /// Two voters and one observer, Fast Leader Election, from empty disks, one client write: the
 /// observer elects nobody, joins through the voters' answers, syncs and receives INFORM.
 pub fn observer() -> ModelConfig {
-    let mut server = config(2);
-    server.observers = 1;
-    server.election = ElectionMode::Fast;
-    ModelConfig {
-        name: "observer",
-        about: "2 voters + 1 observer, FLE, 1 client write, no faults",
-        bounds: Bounds {
-            servers: 3,
-            writes: 1,
-            first_value: 1,
-            crashes: 0,
-            resets: 0,
-            max_epoch: 1,
-            max_round: u32::MAX,
-        },
-        seeds: vec![],
-        seed_committed: vec![],
-        sync_witnesses: false,
-        server,
-    }
+    let mut cfg = small();
+    cfg.name = "observer";
+    cfg.about = "2 voters + 1 observer, FLE, 1 client write, no faults";
+    cfg.server = config(2);
+    cfg.server.observers = 1;
+    cfg.server.election = ElectionMode::Fast;
+    cfg
 }

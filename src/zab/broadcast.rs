@@ -82,9 +82,8 @@ pub fn follower_process_proposal<S: StateMachine>(
     txn: Txn<S::Op>,
     o: &mut Out<S>,
 ) {
-    match &state.role {
-        Role::Following(f) if f.leader == src && f.acked_new_leader => {}
-        _ => return,
+    if !state.is_synced_with(src) {
+        return;
     }
     let queued = state.writer.last().map(|t| t.zxid);
     if txn.zxid <= state.durable.last_zxid().max(queued.unwrap_or_default()) {
@@ -241,9 +240,8 @@ pub fn observer_process_inform<S: StateMachine>(
     txn: Txn<S::Op>,
     o: &mut Out<S>,
 ) {
-    match &state.role {
-        Role::Following(f) if f.leader == src && f.acked_new_leader => {}
-        _ => return,
+    if !state.is_synced_with(src) {
+        return;
     }
     let st = state.to_mut();
     let zxid = txn.zxid;

@@ -202,6 +202,12 @@ impl<S: StateMachine> ServerState<S> {
         self.committed = upto;
     }
 
+    /// Whether this server follows `leader` and has acknowledged its NEWLEADER: from then on it
+    /// takes PROPOSAL, COMMIT and INFORM from that leader.
+    pub fn is_synced_with(&self, leader: usize) -> bool {
+        matches!(&self.role, Role::Following(f) if f.leader == leader && f.acked_new_leader)
+    }
+
     /// The leader-side data, when leading.
     pub fn leading_mut(&mut self) -> Option<&mut Leading> {
         match &mut self.role {
