@@ -7,3 +7,6 @@ mod configs;
 mod durability;
 mod phases;
 mod support;
+mod zk_props;
+mod zk_tree;
+mod zk_watch;

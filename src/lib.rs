@@ -7,3 +7,4 @@ pub mod cli;
 pub mod model;
 pub mod properties;
 pub mod zab;
+pub mod zk;

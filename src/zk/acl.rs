@@ -1,0 +1,217 @@
+//! Access control lists: ZooKeeper's `ACL`, `Id`, permissions and the built-in schemes
+//! `world`, `auth`, `digest`, `ip`, plus the administrator's `super` identity.
+//!
+//! An ACL entry grants permissions to an identity `scheme:id`. A session carries the
+//! identities it authenticated as (`addAuth`; the `ip` identity of its connection). An
+//! operation needs one entry whose permission it requires and whose identity the session has
+//! (`ZooKeeperServer.checkACL`); `super` passes every check, and an empty list allows all.
+
+use super::code::{Code, ZkResult};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha1::{Digest, Sha1};
+
+/// ZooKeeper's `ZooDefs.Perms`.
+pub mod perms {
+    /// Read data and list children.
+    pub const READ: i32 = 1;
+    /// Set data.
+    pub const WRITE: i32 = 2;
+    /// Create children.
+    pub const CREATE: i32 = 4;
+    /// Delete children.
+    pub const DELETE: i32 = 8;
+    /// Set the ACL.
+    pub const ADMIN: i32 = 16;
+    /// Every permission.
+    pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
+}
+
+/// An identity: jute's `Id { ustring scheme; ustring id; }`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Id {
+    /// `world`, `auth`, `digest`, `ip` or `super`.
+    pub scheme: String,
+    /// The identity within the scheme (`anyone`, `user:base64(sha1)`, an address...).
+    pub id: String,
+}
+
+impl Id {
+    /// Builds an identity.
+    pub fn new(scheme: &str, id: &str) -> Id {
+        Id {
+            scheme: scheme.to_string(),
+            id: id.to_string(),
+        }
+    }
+
+    /// `world:anyone`.
+    pub fn anyone() -> Id {
+        Id::new("world", "anyone")
+    }
+}
+
+/// One entry: jute's `ACL { int perms; Id id; }`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Acl {
+    /// A bit set of [`perms`].
+    pub perms: i32,
+    /// Who gets them.
+    pub id: Id,
+}
+
+impl Acl {
+    /// `ZooDefs.Ids.OPEN_ACL_UNSAFE`: everyone may do everything.
+    pub fn open() -> Vec<Acl> {
+        vec![Acl {
+            perms: perms::ALL,
+            id: Id::anyone(),
+        }]
+    }
+
+    /// `ZooDefs.Ids.READ_ACL_UNSAFE`: everyone may read.
+    pub fn read_only() -> Vec<Acl> {
+        vec![Acl {
+            perms: perms::READ,
+            id: Id::anyone(),
+        }]
+    }
+
+    /// `ZooDefs.Ids.CREATOR_ALL_ACL`: every permission for the creator's identities.
+    pub fn creator_all() -> Vec<Acl> {
+        vec![Acl {
+            perms: perms::ALL,
+            id: Id::new("auth", ""),
+        }]
+    }
+}
+
+/// The digest identity of `user:password`: `user:base64(sha1("user:password"))`
+/// (`DigestAuthenticationProvider.generateDigest`).
+pub fn generate_digest(user_password: &str) -> String {
+    let user = user_password.split(':').next().unwrap_or("");
+    let hash = Sha1::digest(user_password.as_bytes());
+    format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
+}
+
+/// The identity `addAuth(scheme, auth)` grants, or `AuthFailed`. `super_digest` is the
+/// administrator's digest (`zookeeper.DigestAuthenticationProvider.superDigest`): presenting
+/// its password grants `super`.
+pub fn authenticate(scheme: &str, auth: &[u8], super_digest: Option<&str>) -> ZkResult<Vec<Id>> {
+    if scheme != "digest" {
+        return Err(Code::AuthFailed);
+    }
+    let text = std::str::from_utf8(auth).map_err(|_| Code::AuthFailed)?;
+    if !text.contains(':') {
+        return Err(Code::AuthFailed);
+    }
+    let digest = generate_digest(text);
+    let mut ids = vec![Id::new("digest", &digest)];
+    if super_digest == Some(digest.as_str()) {
+        ids.push(Id::new("super", ""));
+    }
+    Ok(ids)
+}
+
+/// Whether the session identities `auth` give permission `perm` under `acl`.
+pub fn check(acl: &[Acl], perm: i32, auth: &[Id]) -> ZkResult<()> {
+    if acl.is_empty() || auth.iter().any(|a| a.scheme == "super") {
+        return Ok(());
+    }
+    let granted = acl.iter().filter(|e| e.perms & perm != 0).any(|e| {
+        (e.id.scheme == "world" && e.id.id == "anyone")
+            || auth
+                .iter()
+                .any(|a| a.scheme == e.id.scheme && id_matches(&a.scheme, &a.id, &e.id.id))
+    });
+    if granted {
+        Ok(())
+    } else {
+        Err(Code::NoAuth)
+    }
+}
+
+/// Whether a session identity `have` of `scheme` matches the ACL's `want`.
+fn id_matches(scheme: &str, have: &str, want: &str) -> bool {
+    match scheme {
+        "ip" => ip_matches(have, want),
+        _ => have == want,
+    }
+}
+
+/// `IPAuthenticationProvider.matches`: `want` is an address or `address/bits`.
+fn ip_matches(have: &str, want: &str) -> bool {
+    let (addr, bits) = match want.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()),
+        None => (want, None),
+    };
+    let (Some(have), Some(want)) = (parse_ip(have), parse_ip(addr)) else {
+        return false;
+    };
+    if have.len() != want.len() {
+        return false;
+    }
+    let bits = bits.unwrap_or(8 * want.len() as u32);
+    if bits > 8 * want.len() as u32 {
+        return false;
+    }
+    (0..bits as usize).all(|i| {
+        let mask = 0x80u8 >> (i % 8);
+        have[i / 8] & mask == want[i / 8] & mask
+    })
+}
+
+fn parse_ip(s: &str) -> Option<Vec<u8>> {
+    match s.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => Some(a.octets().to_vec()),
+        std::net::IpAddr::V6(a) => Some(a.octets().to_vec()),
+    }
+}
+
+/// Whether `id` is well formed for its scheme (`AuthenticationProvider.isValid`).
+fn is_valid(id: &Id) -> bool {
+    match id.scheme.as_str() {
+        "world" => id.id == "anyone",
+        "digest" => id.id.split(':').count() == 2,
+        "ip" => {
+            let (addr, bits) = id.id.split_once('/').unwrap_or((&id.id, "0"));
+            parse_ip(addr).is_some() && bits.parse::<u32>().is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// `PrepRequestProcessor.fixupACL`: rejects an empty or malformed list and replaces each
+/// `auth` entry by the session's authenticated identities (`InvalidACL` when it has none).
+pub fn fixup(acl: &[Acl], auth: &[Id]) -> ZkResult<Vec<Acl>> {
+    if acl.is_empty() {
+        return Err(Code::InvalidAcl);
+    }
+    let mut out: Vec<Acl> = Vec::new();
+    for entry in acl {
+        if entry.id.scheme == "auth" {
+            let mine: Vec<&Id> = auth.iter().filter(|a| a.scheme == "digest").collect();
+            if mine.is_empty() {
+                return Err(Code::InvalidAcl);
+            }
+            for id in mine {
+                push_unique(&mut out, entry.perms, id.clone());
+            }
+        } else if is_valid(&entry.id) {
+            push_unique(&mut out, entry.perms, entry.id.clone());
+        } else {
+            return Err(Code::InvalidAcl);
+        }
+    }
+    Ok(out)
+}
+
+fn push_unique(out: &mut Vec<Acl>, perms: i32, id: Id) {
+    let acl = Acl { perms, id };
+    if !out.contains(&acl) {
+        out.push(acl);
+    }
+}

@@ -1,0 +1,370 @@
+//! The leader's request preparation (ZooKeeper's `PrepRequestProcessor`): a client's write
+//! becomes a transaction, checked against the committed tree *plus* the proposals not yet
+//! committed ([`Overlay`]), with sequential names, new versions and errors fixed once.
+
+use super::acl::{self, perms, Id};
+use super::code::{Code, ZkResult};
+use super::path;
+use super::stat::{NodeKind, MAX_TTL};
+use super::tree::{apply, DataTree, Node, Store};
+use super::txn::{CreateMode, TxnOp, WriteOp, ZkTxn};
+use crate::zab::Txn;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The largest znode data (`jute.maxbuffer`, 1 MiB).
+pub const MAX_DATA: usize = 1024 * 1024;
+
+/// A write as it reaches the leader: the operation and who asks.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WriteRequest {
+    /// The asking session (0 for `createSession`, whose id the leader assigns).
+    pub session: i64,
+    /// The session's request number.
+    pub cxid: i32,
+    /// The identities the session authenticated as (`authInfo`).
+    pub auth: Vec<Id>,
+    /// The operation.
+    pub op: WriteOp,
+}
+
+/// The committed tree seen through the pending proposals (ZooKeeper's `outstandingChanges`):
+/// only the nodes they touch are copied.
+pub struct Overlay<'a> {
+    base: &'a DataTree,
+    nodes: BTreeMap<String, Option<Node>>,
+    sessions: BTreeMap<i64, Option<i32>>,
+}
+
+impl<'a> Overlay<'a> {
+    /// `base` with `pending` (proposed, not yet committed, in zxid order) applied.
+    pub fn new(base: &'a DataTree, pending: &[Txn<ZkTxn>]) -> Overlay<'a> {
+        let mut v = Overlay {
+            base,
+            nodes: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+        };
+        for t in pending {
+            apply(&mut v, t.zxid.0 as i64, &t.op, &t.op.op, &mut Vec::new());
+        }
+        v
+    }
+
+    /// The ephemerals `session` owns in this view, sorted.
+    pub fn ephemerals(&self, session: i64) -> Vec<String> {
+        let mut out: BTreeSet<String> = self
+            .base
+            .ephemerals(session)
+            .filter(|p| !self.nodes.contains_key(*p))
+            .cloned()
+            .collect();
+        for (p, n) in &self.nodes {
+            if n.as_ref()
+                .is_some_and(|n| n.stat.ephemeral_owner == session)
+            {
+                out.insert(p.clone());
+            }
+        }
+        out.into_iter().collect()
+    }
+}
+
+impl Store for Overlay<'_> {
+    fn node(&self, path: &str) -> Option<&Node> {
+        match self.nodes.get(path) {
+            Some(n) => n.as_ref(),
+            None => self.base.node(path),
+        }
+    }
+
+    fn update(&mut self, path: &str, f: impl FnOnce(&mut Node)) -> bool {
+        let Some(mut n) = self.node(path).cloned() else {
+            return false;
+        };
+        f(&mut n);
+        n.stat.data_length = n.data.len() as i32;
+        n.stat.num_children = n.children.len() as i32;
+        self.nodes.insert(path.to_string(), Some(n));
+        true
+    }
+
+    fn insert(&mut self, path: &str, node: Node) {
+        self.nodes.insert(path.to_string(), Some(node));
+    }
+
+    fn remove(&mut self, path: &str) -> Option<Node> {
+        let old = self.node(path).cloned();
+        self.nodes.insert(path.to_string(), None);
+        old
+    }
+
+    fn session(&self, id: i64) -> Option<i32> {
+        match self.sessions.get(&id) {
+            Some(t) => *t,
+            None => self.base.session(id),
+        }
+    }
+
+    fn set_session(&mut self, id: i64, timeout: Option<i32>) {
+        self.sessions.insert(id, timeout);
+    }
+}
+
+/// Turns `req` into the transaction the leader proposes at `zxid` (its clock reads `time`).
+/// A request that fails becomes an error transaction, logged and committed like any other.
+pub fn prepare(
+    tree: &DataTree,
+    pending: &[Txn<ZkTxn>],
+    zxid: i64,
+    time: i64,
+    req: &WriteRequest,
+) -> ZkTxn {
+    let mut v = Overlay::new(tree, pending);
+    let session = match req.op {
+        WriteOp::CreateSession { .. } => zxid,
+        _ => req.session,
+    };
+    let op = match &req.op {
+        WriteOp::Multi(ops) => prep_multi(&mut v, session, &req.auth, zxid, time, ops),
+        op => prep_op(&mut v, session, &req.auth, op).unwrap_or_else(TxnOp::Error),
+    };
+    ZkTxn {
+        session,
+        cxid: req.cxid,
+        time,
+        op,
+    }
+}
+
+/// `multi`: each operation sees the ones before it; the first failure turns the whole
+/// transaction into errors (Ok before it, RuntimeInconsistency after it, as ZooKeeper reports).
+fn prep_multi(
+    v: &mut Overlay,
+    session: i64,
+    auth: &[Id],
+    zxid: i64,
+    time: i64,
+    ops: &[WriteOp],
+) -> TxnOp {
+    let mut txns = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let prepared = match op {
+            WriteOp::Create { .. }
+            | WriteOp::Delete { .. }
+            | WriteOp::SetData { .. }
+            | WriteOp::Check { .. } => prep_op(v, session, auth, op),
+            _ => Err(Code::BadArguments),
+        };
+        match prepared {
+            Ok(t) => {
+                let header = ZkTxn {
+                    session,
+                    cxid: 0,
+                    time,
+                    op: t.clone(),
+                };
+                apply(v, zxid, &header, &t, &mut Vec::new());
+                txns.push(t);
+            }
+            Err(code) => {
+                let mut errors = vec![TxnOp::Error(Code::Ok); i];
+                errors.push(TxnOp::Error(code));
+                errors.resize(ops.len(), TxnOp::Error(Code::RuntimeInconsistency));
+                return TxnOp::Multi(errors);
+            }
+        }
+    }
+    TxnOp::Multi(txns)
+}
+
+fn prep_op(v: &mut Overlay, session: i64, auth: &[Id], op: &WriteOp) -> ZkResult<TxnOp> {
+    let live = |v: &Overlay| v.session(session).map(|_| ()).ok_or(Code::SessionExpired);
+    match op {
+        WriteOp::Create {
+            path,
+            data,
+            acl,
+            mode,
+            ttl,
+        } => {
+            live(v)?;
+            prep_create(v, session, auth, path, data, acl, *mode, *ttl)
+        }
+        WriteOp::Delete { path, version } => {
+            live(v)?;
+            prep_delete(v, auth, path, *version)
+        }
+        WriteOp::SetData {
+            path,
+            data,
+            version,
+        } => {
+            live(v)?;
+            path::validate(path)?;
+            let node = record(v, path)?;
+            acl::check(&node.acl, perms::WRITE, auth)?;
+            check_size(data)?;
+            let version = next_version(node.stat.version, *version)?;
+            Ok(TxnOp::SetData {
+                path: path.clone(),
+                data: data.clone(),
+                version,
+            })
+        }
+        WriteOp::SetAcl { path, acl, version } => {
+            live(v)?;
+            path::validate(path)?;
+            let acl = acl::fixup(acl, auth)?;
+            let node = record(v, path)?;
+            acl::check(&node.acl, perms::ADMIN, auth)?;
+            let version = next_version(node.stat.aversion, *version)?;
+            Ok(TxnOp::SetAcl {
+                path: path.clone(),
+                acl,
+                version,
+            })
+        }
+        WriteOp::Check { path, version } => {
+            live(v)?;
+            path::validate(path)?;
+            let node = record(v, path)?;
+            acl::check(&node.acl, perms::READ, auth)?;
+            let version = next_version(node.stat.version, *version)?;
+            Ok(TxnOp::Check {
+                path: path.clone(),
+                version,
+            })
+        }
+        WriteOp::CreateSession { timeout } => Ok(TxnOp::CreateSession { timeout: *timeout }),
+        WriteOp::CloseSession => Ok(TxnOp::CloseSession {
+            paths: v.ephemerals(session),
+        }),
+        WriteOp::DeleteContainer { path } => prep_delete_container(v, path),
+        WriteOp::Multi(_) => Err(Code::BadArguments),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prep_create(
+    v: &mut Overlay,
+    session: i64,
+    auth: &[Id],
+    path: &str,
+    data: &[u8],
+    acl: &[acl::Acl],
+    mode: CreateMode,
+    ttl: i64,
+) -> ZkResult<TxnOp> {
+    validate_ttl(v.base.extended_types, mode, ttl)?;
+    if path.contains('\0') || !path.contains('/') {
+        return Err(Code::BadArguments);
+    }
+    let parent_path = match path.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+        None => return Err(Code::BadArguments),
+    };
+    let acl = acl::fixup(acl, auth)?;
+    let parent = record(v, &parent_path)?;
+    acl::check(&parent.acl, perms::CREATE, auth)?;
+    let cversion = parent.stat.cversion;
+    let path = if mode.is_sequential() {
+        format!("{path}{cversion:010}")
+    } else {
+        path.to_string()
+    };
+    path::validate(&path)?;
+    if path == "/" || v.node(&path).is_some() {
+        return Err(Code::NodeExists);
+    }
+    let parent_kind = NodeKind::of(parent.stat.ephemeral_owner, v.base.extended_types);
+    if matches!(parent_kind, NodeKind::Ephemeral(_)) {
+        return Err(Code::NoChildrenForEphemerals);
+    }
+    check_size(data)?;
+    let owner = match mode {
+        CreateMode::Container => NodeKind::Container.owner(),
+        m if m.is_ttl() => NodeKind::Ttl(ttl).owner(),
+        m if m.is_ephemeral() => session,
+        _ => 0,
+    };
+    Ok(TxnOp::Create {
+        path,
+        data: data.to_vec(),
+        acl,
+        parent_cversion: cversion.wrapping_add(1),
+        owner,
+    })
+}
+
+fn prep_delete(v: &mut Overlay, auth: &[Id], path: &str, version: i32) -> ZkResult<TxnOp> {
+    if path.contains('\0') || path::is_special(path) {
+        return Err(Code::BadArguments);
+    }
+    let parent = record(v, path::parent(path)?)?;
+    acl::check(&parent.acl, perms::DELETE, auth)?;
+    let node = record(v, path)?;
+    next_version(node.stat.version, version)?;
+    if !node.children.is_empty() {
+        return Err(Code::NotEmpty);
+    }
+    Ok(TxnOp::Delete {
+        path: path.to_string(),
+    })
+}
+
+fn prep_delete_container(v: &mut Overlay, path: &str) -> ZkResult<TxnOp> {
+    if path::is_special(path) {
+        return Err(Code::BadArguments);
+    }
+    let node = record(v, path)?;
+    if !node.children.is_empty() {
+        return Err(Code::NotEmpty);
+    }
+    match NodeKind::of(node.stat.ephemeral_owner, v.base.extended_types) {
+        NodeKind::Container | NodeKind::Ttl(_) => Ok(TxnOp::Delete {
+            path: path.to_string(),
+        }),
+        _ => Err(Code::BadArguments),
+    }
+}
+
+/// `getRecordForPath`: the node as the pending proposals leave it, or NoNode.
+fn record(v: &Overlay, path: &str) -> ZkResult<Node> {
+    v.node(path).cloned().ok_or(Code::NoNode)
+}
+
+/// `checkAndIncVersion`: -1 matches any version; the next version skips -1 (ZOOKEEPER-4743).
+fn next_version(current: i32, expected: i32) -> ZkResult<i32> {
+    if expected != -1 && expected != current {
+        return Err(Code::BadVersion);
+    }
+    Ok(match current.wrapping_add(1) {
+        -1 => 0,
+        n => n,
+    })
+}
+
+fn check_size(data: &[u8]) -> ZkResult<()> {
+    if data.len() > MAX_DATA {
+        Err(Code::BadArguments)
+    } else {
+        Ok(())
+    }
+}
+
+/// `validateCreateRequest`: TTL modes need extended types and 0 < ttl <= MAX_TTL; no other
+/// mode takes a TTL.
+fn validate_ttl(extended_types: bool, mode: CreateMode, ttl: i64) -> ZkResult<()> {
+    if mode.is_ttl() {
+        if !extended_types {
+            return Err(Code::Unimplemented);
+        }
+        if ttl <= 0 || ttl > MAX_TTL {
+            return Err(Code::BadArguments);
+        }
+    } else if ttl >= 0 {
+        return Err(Code::BadArguments);
+    }
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! The znode tree (ZooKeeper's `DataTree`): the state machine the ensemble replicates.
+//!
+//! [`apply`] carries out one transaction on any [`Store`]: the committed [`DataTree`], or the
+//! leader's view of it with its pending proposals ([`super::prep::Overlay`]). Both therefore
+//! change in exactly the same way; there is one copy of the rules.
+
+use super::acl::Acl;
+use super::code::Code;
+use super::path;
+use super::stat::Stat;
+use super::txn::{TxnOp, ZkTxn};
+use super::watch::EventType;
+use crate::zab::{StateMachine, Txn};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One znode.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Node {
+    /// Its data.
+    pub data: Vec<u8>,
+    /// Its ACL.
+    pub acl: Vec<Acl>,
+    /// Its metadata (`dataLength` and `numChildren` kept current).
+    pub stat: Stat,
+    /// The names of its children.
+    pub children: BTreeSet<String>,
+}
+
+/// Where the transaction rules read and write nodes and sessions.
+pub trait Store {
+    /// The node at `path`.
+    fn node(&self, path: &str) -> Option<&Node>;
+    /// Changes the node at `path` (false if there is none).
+    fn update(&mut self, path: &str, f: impl FnOnce(&mut Node)) -> bool;
+    /// Adds a node.
+    fn insert(&mut self, path: &str, node: Node);
+    /// Removes a node.
+    fn remove(&mut self, path: &str) -> Option<Node>;
+    /// The timeout of a live session.
+    fn session(&self, id: i64) -> Option<i32>;
+    /// Opens (Some) or closes (None) a session.
+    fn set_session(&mut self, id: i64, timeout: Option<i32>);
+}
+
+/// What applying one operation produced, for the reply.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OpResult {
+    /// A node was created at this path.
+    Created {
+        /// The final path.
+        path: String,
+        /// Its stat.
+        stat: Stat,
+    },
+    /// A node was deleted.
+    Deleted,
+    /// Data or ACL set; the node's new stat.
+    Stat(Stat),
+    /// A check passed.
+    Checked,
+    /// A session was opened or closed.
+    Session,
+    /// The operation failed.
+    Error(Code),
+    /// The results of a `multi`.
+    Multi(Vec<OpResult>),
+}
+
+/// A watch trigger: something happened at a path.
+pub type Trigger = (EventType, String);
+
+/// The replicated tree: nodes by full path, live sessions, and a running digest.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DataTree {
+    nodes: BTreeMap<String, Node>,
+    sessions: BTreeMap<i64, i32>,
+    ephemerals: BTreeMap<i64, BTreeSet<String>>,
+    digest: u64,
+    /// Whether TTL nodes are enabled (`zookeeper.extendedTypesEnabled`).
+    pub extended_types: bool,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        DataTree::new(false)
+    }
+}
+
+impl DataTree {
+    /// A tree with the root and the reserved `/zookeeper`, `/zookeeper/quota` and
+    /// `/zookeeper/config` (read-only) nodes.
+    pub fn new(extended_types: bool) -> DataTree {
+        let mut t = DataTree {
+            nodes: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            ephemerals: BTreeMap::new(),
+            digest: 0,
+            extended_types,
+        };
+        let open = Node {
+            acl: Acl::open(),
+            ..Node::default()
+        };
+        t.insert("/", open.clone());
+        for p in [path::PROC_ZOOKEEPER, path::QUOTA_ZOOKEEPER] {
+            t.insert(p, open.clone());
+            link_child(&mut t, p);
+        }
+        let config = Node {
+            acl: Acl::read_only(),
+            ..Node::default()
+        };
+        t.insert(path::CONFIG_ZOOKEEPER, config);
+        link_child(&mut t, path::CONFIG_ZOOKEEPER);
+        t
+    }
+
+    /// The tree digest: a sum of a CRC of every node's path, data and stat (as ZooKeeper's
+    /// `DigestCalculator`), equal on two servers exactly when their trees are.
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+
+    /// The digest computed afresh from every node (what [`DataTree::digest`] keeps up to date).
+    pub fn recompute_digest(&self) -> u64 {
+        self.nodes
+            .iter()
+            .fold(0u64, |d, (p, n)| d.wrapping_add(node_hash(p, n)))
+    }
+
+    /// Every live session with its timeout.
+    pub fn sessions(&self) -> &BTreeMap<i64, i32> {
+        &self.sessions
+    }
+
+    /// The ephemerals a session owns.
+    pub fn ephemerals(&self, session: i64) -> impl Iterator<Item = &String> {
+        self.ephemerals.get(&session).into_iter().flatten()
+    }
+
+    /// Every node, by path.
+    pub fn nodes(&self) -> &BTreeMap<String, Node> {
+        &self.nodes
+    }
+
+    /// Applies a transaction at `zxid`, returning the reply's result and the watch triggers.
+    pub fn apply_txn(&mut self, zxid: i64, txn: &ZkTxn) -> (OpResult, Vec<Trigger>) {
+        let mut triggers = Vec::new();
+        let result = apply(self, zxid, txn, &txn.op, &mut triggers);
+        (result, triggers)
+    }
+}
+
+fn link_child(t: &mut DataTree, p: &str) {
+    let parent = path::parent(p)
+        .expect("reserved paths have parents")
+        .to_string();
+    let name = path::name(p).to_string();
+    t.update(&parent, |n| {
+        n.children.insert(name);
+    });
+}
+
+fn node_hash(path: &str, n: &Node) -> u64 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(path.as_bytes());
+    h.update(&n.data);
+    let s = &n.stat;
+    for v in [
+        s.czxid,
+        s.mzxid,
+        s.pzxid,
+        s.ctime,
+        s.mtime,
+        s.ephemeral_owner,
+    ] {
+        h.update(&v.to_be_bytes());
+    }
+    for v in [s.version, s.cversion, s.aversion] {
+        h.update(&v.to_be_bytes());
+    }
+    u64::from(h.finalize())
+}
+
+impl Store for DataTree {
+    fn node(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    fn update(&mut self, path: &str, f: impl FnOnce(&mut Node)) -> bool {
+        let Some(n) = self.nodes.get_mut(path) else {
+            return false;
+        };
+        self.digest = self.digest.wrapping_sub(node_hash(path, n));
+        f(n);
+        n.stat.data_length = n.data.len() as i32;
+        n.stat.num_children = n.children.len() as i32;
+        self.digest = self.digest.wrapping_add(node_hash(path, n));
+        true
+    }
+
+    fn insert(&mut self, path: &str, mut node: Node) {
+        node.stat.data_length = node.data.len() as i32;
+        node.stat.num_children = node.children.len() as i32;
+        let owner = node.stat.ephemeral_owner;
+        if self.sessions.contains_key(&owner) {
+            self.ephemerals
+                .entry(owner)
+                .or_default()
+                .insert(path.to_string());
+        }
+        self.digest = self.digest.wrapping_add(node_hash(path, &node));
+        if let Some(old) = self.nodes.insert(path.to_string(), node) {
+            self.digest = self.digest.wrapping_sub(node_hash(path, &old));
+        }
+    }
+
+    fn remove(&mut self, path: &str) -> Option<Node> {
+        let node = self.nodes.remove(path)?;
+        self.digest = self.digest.wrapping_sub(node_hash(path, &node));
+        let owner = node.stat.ephemeral_owner;
+        if let Some(set) = self.ephemerals.get_mut(&owner) {
+            set.remove(path);
+            if set.is_empty() {
+                self.ephemerals.remove(&owner);
+            }
+        }
+        Some(node)
+    }
+
+    fn session(&self, id: i64) -> Option<i32> {
+        self.sessions.get(&id).copied()
+    }
+
+    fn set_session(&mut self, id: i64, timeout: Option<i32>) {
+        match timeout {
+            Some(t) => {
+                self.sessions.insert(id, t);
+            }
+            None => {
+                self.sessions.remove(&id);
+                self.ephemerals.remove(&id);
+            }
+        }
+    }
+}
+
+impl StateMachine for DataTree {
+    type Op = ZkTxn;
+    fn apply(&mut self, txn: &Txn<ZkTxn>) {
+        self.apply_txn(txn.zxid.0 as i64, &txn.op);
+    }
+}
+
+/// Carries out `op` (part of `txn`, committed at `zxid`) on `s`.
+pub fn apply<S: Store>(
+    s: &mut S,
+    zxid: i64,
+    txn: &ZkTxn,
+    op: &TxnOp,
+    triggers: &mut Vec<Trigger>,
+) -> OpResult {
+    match op {
+        TxnOp::Create {
+            path,
+            data,
+            acl,
+            parent_cversion,
+            owner,
+        } => create(
+            s,
+            zxid,
+            txn.time,
+            path,
+            data,
+            acl,
+            *parent_cversion,
+            *owner,
+            triggers,
+        ),
+        TxnOp::Delete { path } => delete(s, zxid, path, triggers),
+        TxnOp::SetData {
+            path,
+            data,
+            version,
+        } => set(s, path, triggers, |n| {
+            n.data = data.clone();
+            n.stat.version = *version;
+            n.stat.mzxid = zxid;
+            n.stat.mtime = txn.time;
+        }),
+        TxnOp::SetAcl { path, acl, version } => set(s, path, &mut Vec::new(), |n| {
+            n.acl = acl.clone();
+            n.stat.aversion = *version;
+        }),
+        TxnOp::Check { .. } => OpResult::Checked,
+        TxnOp::CreateSession { timeout } => {
+            s.set_session(txn.session, Some(*timeout));
+            OpResult::Session
+        }
+        TxnOp::CloseSession { paths } => {
+            for p in paths {
+                delete(s, zxid, p, triggers);
+            }
+            s.set_session(txn.session, None);
+            OpResult::Session
+        }
+        TxnOp::Error(code) => OpResult::Error(*code),
+        TxnOp::Multi(ops) => apply_multi(s, zxid, txn, ops, triggers),
+    }
+}
+
+fn apply_multi<S: Store>(
+    s: &mut S,
+    zxid: i64,
+    txn: &ZkTxn,
+    ops: &[TxnOp],
+    triggers: &mut Vec<Trigger>,
+) -> OpResult {
+    if ops.iter().any(|o| matches!(o, TxnOp::Error(_))) {
+        // A failed multi changes nothing; the leader already made every entry an error.
+        let results = ops.iter().map(|o| match o {
+            TxnOp::Error(code) => OpResult::Error(*code),
+            _ => OpResult::Error(Code::Ok),
+        });
+        return OpResult::Multi(results.collect());
+    }
+    OpResult::Multi(
+        ops.iter()
+            .map(|o| apply(s, zxid, txn, o, triggers))
+            .collect(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create<S: Store>(
+    s: &mut S,
+    zxid: i64,
+    time: i64,
+    path: &str,
+    data: &[u8],
+    acl: &[Acl],
+    parent_cversion: i32,
+    owner: i64,
+    triggers: &mut Vec<Trigger>,
+) -> OpResult {
+    let Ok(parent) = path::parent(path) else {
+        return OpResult::Error(Code::BadArguments);
+    };
+    if s.node(path).is_some() {
+        return OpResult::Error(Code::NodeExists);
+    }
+    let name = path::name(path).to_string();
+    let linked = s.update(parent, |p| {
+        p.children.insert(name);
+        if parent_cversion > p.stat.cversion {
+            p.stat.cversion = parent_cversion;
+            p.stat.pzxid = zxid;
+        }
+    });
+    if !linked {
+        return OpResult::Error(Code::NoNode);
+    }
+    let stat = Stat {
+        czxid: zxid,
+        mzxid: zxid,
+        pzxid: zxid,
+        ctime: time,
+        mtime: time,
+        ephemeral_owner: owner,
+        data_length: data.len() as i32,
+        ..Stat::default()
+    };
+    let node = Node {
+        data: data.to_vec(),
+        acl: acl.to_vec(),
+        stat,
+        children: BTreeSet::new(),
+    };
+    s.insert(path, node);
+    triggers.push((EventType::NodeCreated, path.to_string()));
+    triggers.push((EventType::NodeChildrenChanged, parent.to_string()));
+    OpResult::Created {
+        path: path.to_string(),
+        stat,
+    }
+}
+
+fn delete<S: Store>(s: &mut S, zxid: i64, path: &str, triggers: &mut Vec<Trigger>) -> OpResult {
+    let Ok(parent) = path::parent(path) else {
+        return OpResult::Error(Code::BadArguments);
+    };
+    if s.remove(path).is_none() {
+        return OpResult::Error(Code::NoNode);
+    }
+    let name = path::name(path).to_string();
+    s.update(parent, |p| {
+        p.children.remove(&name);
+        if zxid > p.stat.pzxid {
+            p.stat.pzxid = zxid;
+        }
+    });
+    triggers.push((EventType::NodeDeleted, path.to_string()));
+    triggers.push((EventType::NodeChildrenChanged, parent.to_string()));
+    OpResult::Deleted
+}
+
+fn set<S: Store>(
+    s: &mut S,
+    path: &str,
+    triggers: &mut Vec<Trigger>,
+    f: impl FnOnce(&mut Node),
+) -> OpResult {
+    if !s.update(path, f) {
+        return OpResult::Error(Code::NoNode);
+    }
+    triggers.push((EventType::NodeDataChanged, path.to_string()));
+    OpResult::Stat(s.node(path).map(|n| n.stat).unwrap_or_default())
+}
