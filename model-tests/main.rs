@@ -5,6 +5,7 @@ mod bug_zoo;
 mod cli;
 mod configs;
 mod durability;
+mod jute;
 mod phases;
 mod support;
 mod zk_props;

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod jute;
 pub mod model;
 pub mod properties;
 pub mod zab;
