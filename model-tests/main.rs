@@ -9,5 +9,6 @@ mod jute;
 mod phases;
 mod support;
 mod zk_props;
+mod zk_session;
 mod zk_tree;
 mod zk_watch;

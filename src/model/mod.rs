@@ -28,7 +28,7 @@ pub use configs::{Bounds, ModelConfig};
 pub use ghost::Ghost;
 
 use crate::zab::msg::Channel;
-use crate::zab::{ElectionMode, Msg, Role, Server, StateMachine, Timer, Txn};
+use crate::zab::{ElectionMode, Msg, Role, Server, StateMachine, Timer, Txn, Zxid};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id, Network};
 use stateright::{Model, Property};
@@ -39,6 +39,10 @@ pub struct DeliveredLog(pub Vec<Txn<u8>>);
 
 impl StateMachine for DeliveredLog {
     type Op = u8;
+    type Request = u8;
+    fn prepare(&self, _pending: &[Txn<u8>], _zxid: Zxid, request: &u8) -> u8 {
+        *request
+    }
     fn apply(&mut self, txn: &Txn<u8>) {
         self.0.push(txn.clone());
     }

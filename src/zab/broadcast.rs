@@ -20,14 +20,14 @@ use std::time::Duration;
 pub fn process_client_write<S: StateMachine>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
-    op: S::Op,
+    req: S::Request,
     o: &mut Out<S>,
 ) {
     match &state.role {
         Role::Leading(l) if l.phase == Phase::Broadcast => {
-            leader_propose(cfg, state.to_mut(), op, o)
+            leader_propose(cfg, state.to_mut(), req, o)
         }
-        Role::Following(f) if f.phase == Phase::Broadcast => send(o, f.leader, Msg::Request(op)),
+        Role::Following(f) if f.phase == Phase::Broadcast => send(o, f.leader, Msg::Request(req)),
         _ => {}
     }
 }
@@ -37,28 +37,29 @@ pub fn leader_process_request<S: StateMachine>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
-    op: S::Op,
+    req: S::Request,
     o: &mut Out<S>,
 ) {
     match &state.role {
         Role::Leading(l) if l.phase == Phase::Broadcast && l.synced.contains(&src) => {
-            leader_propose(cfg, state.to_mut(), op, o)
+            leader_propose(cfg, state.to_mut(), req, o)
         }
         _ => {}
     }
 }
 
-/// The leader logs a new proposal durably and sends it to every synced learner.
+/// The leader prepares a write against its committed state and the pending proposals, logs the
+/// proposal durably and sends it to every synced learner.
 fn leader_propose<S: StateMachine>(
     cfg: &Config,
     st: &mut ServerState<S>,
-    op: S::Op,
+    req: S::Request,
     o: &mut Out<S>,
 ) {
-    let txn = Txn {
-        zxid: st.durable.next_zxid(),
-        op,
-    };
+    let zxid = st.durable.next_zxid();
+    let pending = st.durable.entries_after_ref(st.committed);
+    let op = st.sm.prepare(pending, zxid, &req);
+    let txn = Txn { zxid, op };
     st.durable.log.push(txn.clone());
     o.save(st.durable.clone());
     let id = st.id;

@@ -22,8 +22,8 @@ pub enum SyncMode<S> {
 /// A message between servers, or an input the environment hands to one server.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(
-    serialize = "S: Serialize, S::Op: Serialize",
-    deserialize = "S: Deserialize<'de>, S::Op: Deserialize<'de>"
+    serialize = "S: Serialize, S::Op: Serialize, S::Request: Serialize",
+    deserialize = "S: Deserialize<'de>, S::Op: Deserialize<'de>, S::Request: Deserialize<'de>"
 ))]
 pub enum Msg<S: StateMachine> {
     /// Phase 0, Fast Leader Election: ZooKeeper's election `Notification` (the paper leaves
@@ -42,7 +42,7 @@ pub enum Msg<S: StateMachine> {
     /// `LearnerHandler` or a learner leaving its leader). Nothing sent before it is lost.
     Disconnected,
     /// A client's write request reaching this server (a session's create/setData/delete).
-    ClientWrite(S::Op),
+    ClientWrite(S::Request),
     /// Phase 1. Paper: `CEPOCH(f.p)`. ZooKeeper: `FOLLOWERINFO` (`OBSERVERINFO` from an
     /// observer), carrying the learner's accepted epoch.
     FollowerInfo {
@@ -103,7 +103,7 @@ pub enum Msg<S: StateMachine> {
     /// sent to observers once the leader commits the transaction.
     Inform(Txn<S::Op>),
     /// Phase 3. ZooKeeper's `REQUEST`: a follower forwards a client write to its leader.
-    Request(S::Op),
+    Request(S::Request),
     /// ZooKeeper's `PING`: the leader's heartbeat to a learner, and the learner's answer.
     Ping,
 }

@@ -40,11 +40,18 @@ impl Debug for Zxid {
 /// A replicated state machine: what ZAB delivers committed transactions to.
 ///
 /// The model checker uses [`crate::model::DeliveredLog`], which records every delivery; the
-/// real server will use the znode tree. Applying the same transactions in the same order must
-/// give equal states on every server.
+/// server uses the znode tree ([`crate::zk::DataTree`]). Applying the same transactions in the
+/// same order must give equal states on every server.
 pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Ord + Send + Sync + 'static {
     /// The operation carried by a transaction.
     type Op: Clone + Debug + Hash + Eq + Ord + Send + Sync + 'static;
+    /// A client's write as it travels to the leader, before the leader has decided what it
+    /// does (ZooKeeper's `Request`; the leader's `PrepRequestProcessor` turns it into a txn).
+    type Request: Clone + Debug + Hash + Eq + Ord + Send + Sync + 'static;
+
+    /// The leader turns a request into the operation it proposes at `zxid`. `self` is the
+    /// committed state and `pending` the proposals after it, in zxid order.
+    fn prepare(&self, pending: &[Txn<Self::Op>], zxid: Zxid, request: &Self::Request) -> Self::Op;
 
     /// Applies one committed transaction.
     fn apply(&mut self, txn: &Txn<Self::Op>);
@@ -126,6 +133,12 @@ impl<S: StateMachine> Durable<S> {
     pub fn entries_after(&self, zxid: Zxid) -> Vec<Txn<S::Op>> {
         let start = self.log.partition_point(|t| t.zxid <= zxid);
         self.log[start..].to_vec()
+    }
+
+    /// The log entries after `zxid`, borrowed.
+    pub fn entries_after_ref(&self, zxid: Zxid) -> &[Txn<S::Op>] {
+        let start = self.log.partition_point(|t| t.zxid <= zxid);
+        &self.log[start..]
     }
 
     /// Drops every log entry after `zxid` (the follower's side of TRUNC).

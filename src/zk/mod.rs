@@ -10,6 +10,8 @@ pub mod acl;
 pub mod code;
 pub mod path;
 pub mod prep;
+pub mod read;
+pub mod session;
 pub mod stat;
 pub mod tree;
 pub mod txn;
@@ -17,7 +19,7 @@ pub mod watch;
 
 pub use acl::{Acl, Id};
 pub use code::{Code, ZkResult};
-pub use prep::{prepare, WriteRequest};
+pub use prep::{prepare, WriteRequest, ZkRequest};
 pub use stat::Stat;
 pub use tree::{DataTree, Node, OpResult};
 pub use txn::{CreateMode, TxnOp, WriteOp, ZkTxn};

@@ -28,6 +28,16 @@ pub struct WriteRequest {
     pub op: WriteOp,
 }
 
+/// A write on its way to the leader: the request and the time the server that received it
+/// read on its clock (the sans-IO core has no clock; ZooKeeper's leader stamps its own).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ZkRequest {
+    /// The request.
+    pub write: WriteRequest,
+    /// Milliseconds since the Unix epoch (0 in models).
+    pub time: i64,
+}
+
 /// The committed tree seen through the pending proposals (ZooKeeper's `outstandingChanges`):
 /// only the nodes they touch are copied.
 pub struct Overlay<'a> {

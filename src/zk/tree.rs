@@ -7,10 +7,11 @@
 use super::acl::Acl;
 use super::code::Code;
 use super::path;
+use super::prep::{prepare, ZkRequest};
 use super::stat::Stat;
 use super::txn::{TxnOp, ZkTxn};
 use super::watch::EventType;
-use crate::zab::{StateMachine, Txn};
+use crate::zab::{StateMachine, Txn, Zxid};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -248,6 +249,10 @@ impl Store for DataTree {
 
 impl StateMachine for DataTree {
     type Op = ZkTxn;
+    type Request = ZkRequest;
+    fn prepare(&self, pending: &[Txn<ZkTxn>], zxid: Zxid, req: &ZkRequest) -> ZkTxn {
+        prepare(self, pending, zxid.0 as i64, req.time, &req.write)
+    }
     fn apply(&mut self, txn: &Txn<ZkTxn>) {
         self.apply_txn(txn.zxid.0 as i64, &txn.op);
     }
