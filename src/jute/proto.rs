@@ -55,7 +55,7 @@ pub mod xid {
 }
 
 /// jute `ConnectRequest`, plus the `readOnly` flag newer clients append.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ConnectRequest {
     /// Always 0.
     pub protocol_version: i32,
@@ -72,7 +72,7 @@ pub struct ConnectRequest {
 }
 
 /// jute `ConnectResponse`, plus `readOnly`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ConnectResponse {
     /// Always 0.
     pub protocol_version: i32,
@@ -87,7 +87,7 @@ pub struct ConnectResponse {
 }
 
 /// A request body, by operation. `op` in [`RequestFrame`] tells create from create2.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Request {
     /// `CreateRequest` (create, create2, createContainer).
     Create {
@@ -200,7 +200,7 @@ pub enum Request {
 }
 
 /// A request frame after the handshake: `RequestHeader` and body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RequestFrame {
     /// The client's request number, or a special xid.
     pub xid: i32,
@@ -211,7 +211,7 @@ pub struct RequestFrame {
 }
 
 /// One result inside a `MultiResponse`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum MultiResult {
     /// `CreateResponse` (create).
     Create(String),
@@ -255,7 +255,7 @@ impl MultiResult {
 }
 
 /// A reply body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Response {
     /// No body: errors, delete, ping, auth, setWatches, closeSession, addWatch...
     Empty,
@@ -291,7 +291,7 @@ pub enum Response {
 }
 
 /// A reply frame: `ReplyHeader` and body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ReplyFrame {
     /// The request's xid, or a special xid.
     pub xid: i32,

@@ -40,6 +40,9 @@ pub struct DeliveredLog(pub Vec<Txn<u8>>);
 impl StateMachine for DeliveredLog {
     type Op = u8;
     type Request = u8;
+    type Output = ();
+    type Local = ();
+    type ClientMsg = ();
     fn prepare(&self, _pending: &[Txn<u8>], _zxid: Zxid, request: &u8) -> u8 {
         *request
     }

@@ -49,6 +49,7 @@ pub mod election;
 pub mod fle;
 pub mod heartbeat;
 pub mod msg;
+pub mod service;
 pub mod state;
 pub mod sync;
 pub mod types;
@@ -151,6 +152,8 @@ pub enum Timer {
     Step,
     /// The heartbeat tick (ZooKeeper's tickTime): PING, and give up on a silent peer.
     Tick,
+    /// The leader's session tracker tick: expire sessions that went silent.
+    Session,
 }
 
 /// One ZAB server: the protocol state machine that the model checker, the explorer and the
@@ -193,6 +196,8 @@ impl<S: StateMachine> Actor for Server<S> {
             writer: Vec::new(),
             vote_zxid: None,
             fault: None,
+            applied: Vec::new(),
+            local: S::Local::default(),
         };
         if self.cfg.election == ElectionMode::Fast {
             fle::start_round(&self.cfg, &mut st, o);
@@ -255,7 +260,9 @@ impl<S: StateMachine> Actor for Server<S> {
             Msg::Inform(txn) => broadcast::observer_process_inform(state, src, txn, o),
             Msg::Request(op) => broadcast::leader_process_request(cfg, state, src, op, o),
             Msg::Ping => heartbeat::process_ping(state, src, o),
+            Msg::Client(m) => S::on_client(&mut service::Host::new(cfg, state, o), src, m),
         }
+        service::end_step(cfg, state, o);
     }
 
     fn on_timeout(&self, _id: Id, state: &mut Cow<ServerState<S>>, timer: &Timer, o: &mut Out<S>) {
@@ -264,7 +271,9 @@ impl<S: StateMachine> Actor for Server<S> {
             Timer::Tick => heartbeat::process_tick(&self.cfg, state, o),
             Timer::Finalize => fle::process_finalize(&self.cfg, state, o),
             Timer::Step => sync::follower_newleader_step(&self.cfg, state, o),
+            Timer::Session => S::on_session_tick(&mut service::Host::new(&self.cfg, state, o)),
         }
+        service::end_step(&self.cfg, state, o);
     }
 }
 

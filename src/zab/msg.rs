@@ -22,8 +22,9 @@ pub enum SyncMode<S> {
 /// A message between servers, or an input the environment hands to one server.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(
-    serialize = "S: Serialize, S::Op: Serialize, S::Request: Serialize",
-    deserialize = "S: Deserialize<'de>, S::Op: Deserialize<'de>, S::Request: Deserialize<'de>"
+    serialize = "S: Serialize, S::Op: Serialize, S::Request: Serialize, S::ClientMsg: Serialize",
+    deserialize = "S: Deserialize<'de>, S::Op: Deserialize<'de>, S::Request: Deserialize<'de>, \
+                   S::ClientMsg: Deserialize<'de>"
 ))]
 pub enum Msg<S: StateMachine> {
     /// Phase 0, Fast Leader Election: ZooKeeper's election `Notification` (the paper leaves
@@ -106,6 +107,8 @@ pub enum Msg<S: StateMachine> {
     Request(S::Request),
     /// ZooKeeper's `PING`: the leader's heartbeat to a learner, and the learner's answer.
     Ping,
+    /// Between a client and the server it is connected to (the client protocol).
+    Client(S::ClientMsg),
 }
 
 /// The two connections between a pair of servers (ZooKeeper's election port and quorum port):

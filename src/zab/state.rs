@@ -150,6 +150,10 @@ pub struct ServerState<S: StateMachine> {
     pub vote_zxid: Option<Zxid>,
     /// An internal error ZooKeeper would throw on (only reachable with a bug switched on).
     pub fault: Option<&'static str>,
+    /// What this step's commits produced, for the client layer; emptied at the end of the step.
+    pub applied: Vec<S::Output>,
+    /// The client layer's state.
+    pub local: S::Local,
 }
 
 impl<S: StateMachine> ServerState<S> {
@@ -197,7 +201,8 @@ impl<S: StateMachine> ServerState<S> {
             if txn.zxid > upto {
                 break;
             }
-            self.sm.apply(txn);
+            let out = self.sm.apply(txn);
+            self.applied.push(out);
         }
         self.committed = upto;
     }

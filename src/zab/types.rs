@@ -53,8 +53,31 @@ pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Ord + Send + Sync 
     /// committed state and `pending` the proposals after it, in zxid order.
     fn prepare(&self, pending: &[Txn<Self::Op>], zxid: Zxid, request: &Self::Request) -> Self::Op;
 
+    /// What applying a transaction tells the server about it (results for the client that
+    /// asked, watch triggers). `()` for a plain log.
+    type Output: Clone + Debug + Hash + Eq + Send + Sync + 'static;
+    /// The per-server state of the client layer (connected sessions, their watches, requests
+    /// waiting for their commit). Volatile: a restarted server starts with the default.
+    type Local: Clone + Debug + Default + Hash + Eq + Send + Sync + 'static;
+    /// What clients and servers exchange (`()` when there are no clients).
+    type ClientMsg: Clone + Debug + Hash + Eq + Ord + Send + Sync + 'static;
+
     /// Applies one committed transaction.
-    fn apply(&mut self, txn: &Txn<Self::Op>);
+    fn apply(&mut self, txn: &Txn<Self::Op>) -> Self::Output;
+
+    /// A client's message reaches this server ([`crate::zab::Msg::Client`]).
+    fn on_client(
+        _host: &mut crate::zab::service::Host<Self>,
+        _client: usize,
+        _msg: Self::ClientMsg,
+    ) {
+    }
+
+    /// The end of every step: answer what was applied, drop clients when no longer serving.
+    fn after_step(_host: &mut crate::zab::service::Host<Self>) {}
+
+    /// The leader's session tick ([`crate::zab::Timer::Session`]).
+    fn on_session_tick(_host: &mut crate::zab::service::Host<Self>) {}
 }
 
 /// A proposal in a history: a zxid and the operation it carries (the paper's `<v, z>`).
@@ -160,7 +183,7 @@ impl<S: StateMachine> Durable<S> {
     pub fn state_at(&self, committed: Zxid) -> S {
         let mut sm = self.snapshot.state.clone();
         for txn in self.log.iter().take_while(|t| t.zxid <= committed) {
-            sm.apply(txn);
+            let _ = sm.apply(txn);
         }
         sm
     }

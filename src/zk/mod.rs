@@ -8,9 +8,11 @@
 
 pub mod acl;
 pub mod code;
+pub mod jute_map;
 pub mod path;
 pub mod prep;
 pub mod read;
+pub mod server;
 pub mod session;
 pub mod stat;
 pub mod tree;

@@ -130,13 +130,25 @@ pub fn prepare(
     req: &WriteRequest,
 ) -> ZkTxn {
     let mut v = Overlay::new(tree, pending);
-    let session = match req.op {
-        WriteOp::CreateSession { .. } => zxid,
-        _ => req.session,
-    };
-    let op = match &req.op {
-        WriteOp::Multi(ops) => prep_multi(&mut v, session, &req.auth, zxid, time, ops),
-        op => prep_op(&mut v, session, &req.auth, op).unwrap_or_else(TxnOp::Error),
+    let (session, op) = match &req.op {
+        WriteOp::CreateSession { timeout } => {
+            let origin = req.session;
+            (
+                zxid,
+                TxnOp::CreateSession {
+                    timeout: *timeout,
+                    origin,
+                },
+            )
+        }
+        WriteOp::Multi(ops) => (
+            req.session,
+            prep_multi(&mut v, req.session, &req.auth, zxid, time, ops),
+        ),
+        op => (
+            req.session,
+            prep_op(&mut v, req.session, &req.auth, op).unwrap_or_else(TxnOp::Error),
+        ),
     };
     ZkTxn {
         session,
@@ -245,7 +257,7 @@ fn prep_op(v: &mut Overlay, session: i64, auth: &[Id], op: &WriteOp) -> ZkResult
                 version,
             })
         }
-        WriteOp::CreateSession { timeout } => Ok(TxnOp::CreateSession { timeout: *timeout }),
+        WriteOp::CreateSession { .. } => Err(Code::BadArguments),
         WriteOp::CloseSession => Ok(TxnOp::CloseSession {
             paths: v.ephemerals(session),
         }),

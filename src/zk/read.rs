@@ -152,10 +152,7 @@ pub type Registration = (String, WatchKind);
 
 /// `DataTree.setWatches`: each watch whose event already happened after `relative_zxid`
 /// fires now (the event is returned); the others are registered (returned as watches).
-pub fn set_watches(
-    tree: &DataTree,
-    list: &WatchList,
-) -> (Vec<Trigger>, Vec<Registration>) {
+pub fn set_watches(tree: &DataTree, list: &WatchList) -> (Vec<Trigger>, Vec<Registration>) {
     let (mut fire, mut keep) = (Vec::new(), Vec::new());
     let z = list.relative_zxid;
     for p in &list.data {

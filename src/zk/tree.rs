@@ -11,6 +11,7 @@ use super::prep::{prepare, ZkRequest};
 use super::stat::Stat;
 use super::txn::{TxnOp, ZkTxn};
 use super::watch::EventType;
+use crate::zab::service::Host;
 use crate::zab::{StateMachine, Txn, Zxid};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -66,6 +67,23 @@ pub enum OpResult {
     Error(Code),
     /// The results of a `multi`.
     Multi(Vec<OpResult>),
+}
+
+/// What a committed transaction did, for the server the asking session is connected to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Applied {
+    /// Its zxid.
+    pub zxid: i64,
+    /// The session that asked.
+    pub session: i64,
+    /// The session's request number.
+    pub cxid: i32,
+    /// The transaction.
+    pub op: TxnOp,
+    /// The result for the reply.
+    pub result: OpResult,
+    /// The watch triggers.
+    pub triggers: Vec<Trigger>,
 }
 
 /// A watch trigger: something happened at a path.
@@ -250,11 +268,34 @@ impl Store for DataTree {
 impl StateMachine for DataTree {
     type Op = ZkTxn;
     type Request = ZkRequest;
+    type Output = Applied;
+    type Local = super::server::Local;
+    type ClientMsg = super::server::ClientMsg;
     fn prepare(&self, pending: &[Txn<ZkTxn>], zxid: Zxid, req: &ZkRequest) -> ZkTxn {
         prepare(self, pending, zxid.0 as i64, req.time, &req.write)
     }
-    fn apply(&mut self, txn: &Txn<ZkTxn>) {
-        self.apply_txn(txn.zxid.0 as i64, &txn.op);
+    fn apply(&mut self, txn: &Txn<ZkTxn>) -> Applied {
+        let (result, triggers) = self.apply_txn(txn.zxid.0 as i64, &txn.op);
+        Applied {
+            zxid: txn.zxid.0 as i64,
+            session: txn.op.session,
+            cxid: txn.op.cxid,
+            op: txn.op.op.clone(),
+            result,
+            triggers,
+        }
+    }
+
+    fn on_client(host: &mut Host<Self>, client: usize, msg: super::server::ClientMsg) {
+        super::server::on_client(host, client, msg)
+    }
+
+    fn after_step(host: &mut Host<Self>) {
+        super::server::after_step(host)
+    }
+
+    fn on_session_tick(host: &mut Host<Self>) {
+        super::server::on_session_tick(host)
     }
 }
 
@@ -300,7 +341,7 @@ pub fn apply<S: Store>(
             n.stat.aversion = *version;
         }),
         TxnOp::Check { .. } => OpResult::Checked,
-        TxnOp::CreateSession { timeout } => {
+        TxnOp::CreateSession { timeout, .. } => {
             s.set_session(txn.session, Some(*timeout));
             OpResult::Session
         }

@@ -185,6 +185,9 @@ pub enum TxnOp {
     CreateSession {
         /// Timeout in ms.
         timeout: i32,
+        /// Which connection asked (server id << 32 | client id), so that its server answers
+        /// it; ZooKeeper's server picks the id itself and needs no tag.
+        origin: i64,
     },
     /// `CloseSessionTxn`: the session ends and these ephemerals go.
     CloseSession {

@@ -1,0 +1,265 @@
+//! Interaction tests of the ZooKeeper client layer inside the real server actors ("PG" is the
+//! Programmer's Guide; each test names the guarantee it checks).
+
+use crate::zk_cluster::{Cluster, CLIENT};
+use zabkeeper::jute::proto::{op, xid, ReplyFrame, Request, RequestFrame, Response};
+use zabkeeper::zab::{Msg, Timer};
+use zabkeeper::zk::server::ClientMsg;
+use zabkeeper::zk::tree::Store;
+use zabkeeper::zk::watch::EventType;
+use zabkeeper::zk::{Acl, Code, CreateMode};
+
+fn create(x: i32, path: &str, mode: CreateMode) -> RequestFrame {
+    RequestFrame {
+        xid: x,
+        op: op::CREATE,
+        body: Request::Create {
+            path: path.into(),
+            data: b"d".to_vec(),
+            acl: Acl::open(),
+            flags: mode as i32,
+        },
+    }
+}
+
+fn get(x: i32, path: &str, watch: bool) -> RequestFrame {
+    RequestFrame {
+        xid: x,
+        op: op::GET_DATA,
+        body: Request::Read {
+            path: path.into(),
+            watch,
+        },
+    }
+}
+
+fn set(x: i32, path: &str, data: &[u8]) -> RequestFrame {
+    RequestFrame {
+        xid: x,
+        op: op::SET_DATA,
+        body: Request::SetData {
+            path: path.into(),
+            data: data.to_vec(),
+            version: -1,
+        },
+    }
+}
+
+fn replies(msgs: &[ClientMsg]) -> Vec<ReplyFrame> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ClientMsg::Reply(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Connects `client` to `server` with a new session; returns (session, password).
+fn session(c: &mut Cluster, client: usize, server: usize) -> (i64, Vec<u8>) {
+    c.connect(client, server, 0, vec![0; 16]);
+    match c.take(client).as_slice() {
+        [ClientMsg::Connected(r)] if r.session_id != 0 => {
+            assert_eq!(r.timeout, 10000);
+            (r.session_id, r.passwd.clone())
+        }
+        other => panic!("no session: {other:?}"),
+    }
+}
+
+fn identical_trees(c: &Cluster) {
+    let d = c.states[0].sm.digest();
+    for s in &c.states {
+        assert_eq!(s.committed, c.states[0].committed);
+        assert_eq!(s.sm, c.states[0].sm);
+        assert_eq!(s.sm.digest(), d);
+    }
+}
+
+#[test]
+fn pg_sessions_are_created_through_the_log_on_every_server() {
+    // PG "ZooKeeper Sessions": a client connecting to any server gets a session id and
+    // password; the session exists on every server (createSession is a transaction).
+    let mut c = Cluster::new(3);
+    let (s, pw) = session(&mut c, CLIENT, 1);
+    assert_eq!(pw.len(), 16);
+    for st in &c.states {
+        assert_eq!(st.sm.sessions().get(&s), Some(&10000));
+    }
+}
+
+#[test]
+fn pg_fifo_client_order_and_read_your_writes() {
+    // PG "ZooKeeper guarantees": a client's updates apply in the order sent, and a read after
+    // a write in the same session sees it, even on a follower that must wait for the commit.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 2);
+    for f in [
+        create(1, "/a", CreateMode::Persistent),
+        set(2, "/a", b"v2"),
+        get(3, "/a", false),
+    ] {
+        c.queue
+            .push_back((CLIENT, 2, Msg::Client(ClientMsg::Request(f))));
+    }
+    c.run();
+    let r = replies(&c.take(CLIENT));
+    assert_eq!(r.iter().map(|r| r.xid).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(r[0].body, Response::Path("/a".into()));
+    assert!(matches!(&r[2].body, Response::GetData(d, st) if d == b"v2" && st.version == 1));
+    assert!(r[0].zxid < r[1].zxid && r[1].zxid <= r[2].zxid);
+    identical_trees(&c);
+}
+
+#[test]
+fn pg_watch_event_arrives_before_the_reply_that_reflects_the_change() {
+    // PG "Semantics of Watches": a client sees the watch event before it sees the new data;
+    // watches are one-shot; a watcher on another server is notified too.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 1);
+    session(&mut c, CLIENT + 1, 2);
+    c.request(CLIENT, 1, create(1, "/w", CreateMode::Persistent));
+    c.request(CLIENT, 1, get(2, "/w", true));
+    c.request(CLIENT + 1, 2, get(1, "/w", true));
+    c.take(CLIENT);
+    c.take(CLIENT + 1);
+    c.request(CLIENT, 1, set(3, "/w", b"x"));
+    let mine = replies(&c.take(CLIENT));
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].xid, xid::NOTIFICATION);
+    assert!(
+        matches!(&mine[0].body, Response::Event { kind, path, .. } if *kind == EventType::NodeDataChanged as i32 && path == "/w")
+    );
+    assert_eq!(mine[1].xid, 3);
+    let theirs = replies(&c.take(CLIENT + 1));
+    assert_eq!(theirs.len(), 1);
+    c.request(CLIENT, 1, set(4, "/w", b"y"));
+    assert_eq!(
+        replies(&c.take(CLIENT)).len(),
+        1,
+        "one-shot: no second event"
+    );
+}
+
+#[test]
+fn pg_errors_come_back_as_zookeeper_codes() {
+    // Failed writes are answered with KeeperException codes, in order with the rest.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 0);
+    c.request(CLIENT, 0, create(1, "/x/y", CreateMode::Persistent));
+    c.request(CLIENT, 0, get(2, "/nope", false));
+    let r = replies(&c.take(CLIENT));
+    assert_eq!(
+        (r[0].err, r[1].err),
+        (Code::NoNode.value(), Code::NoNode.value())
+    );
+}
+
+#[test]
+fn pg_ephemerals_die_when_the_leader_expires_the_session() {
+    // PG "Ephemeral Nodes" and rule 4 of the design: only the leader expires a session, by
+    // proposing closeSession, which deletes its ephemerals on every server; the client is
+    // disconnected and a reconnect is told the session expired (timeout 0).
+    let mut c = Cluster::new(3);
+    let (s, pw) = session(&mut c, CLIENT, 1);
+    c.request(CLIENT, 1, create(1, "/e", CreateMode::Ephemeral));
+    c.take(CLIENT);
+    for _ in 0..4 {
+        c.fire(0, Timer::Session);
+    }
+    assert!(
+        c.states[0].sm.node("/e").is_some(),
+        "not before its timeout (5 ticks)"
+    );
+    c.request(CLIENT, 1, get(2, "/e", false));
+    c.take(CLIENT);
+    for _ in 0..5 {
+        c.fire(0, Timer::Session);
+    }
+    assert!(
+        c.states[0].sm.node("/e").is_some(),
+        "a touch through the follower pushed the deadline"
+    );
+    for _ in 0..2 {
+        c.fire(0, Timer::Session);
+    }
+    for st in &c.states {
+        assert!(st.sm.node("/e").is_none() && !st.sm.sessions().contains_key(&s));
+    }
+    assert!(c.take(CLIENT).contains(&ClientMsg::Close));
+    c.connect(CLIENT, 2, s, pw);
+    assert!(matches!(c.take(CLIENT).first(), Some(ClientMsg::Connected(r)) if r.timeout == 0));
+    identical_trees(&c);
+}
+
+#[test]
+fn pg_a_session_moves_to_another_server() {
+    // PG "ZooKeeper Sessions": the client may reconnect to another server with its session id
+    // and password and keep its session and ephemerals; a wrong password is refused.
+    let mut c = Cluster::new(3);
+    let (s, pw) = session(&mut c, CLIENT, 1);
+    c.request(CLIENT, 1, create(1, "/e", CreateMode::Ephemeral));
+    c.send(CLIENT, 1, ClientMsg::Close);
+    c.take(CLIENT);
+    c.connect(CLIENT, 2, s, vec![9; 16]);
+    assert!(matches!(c.take(CLIENT).first(), Some(ClientMsg::Connected(r)) if r.timeout == 0));
+    c.connect(CLIENT, 2, s, pw);
+    assert!(
+        matches!(c.take(CLIENT).first(), Some(ClientMsg::Connected(r)) if r.session_id == s && r.timeout == 10000)
+    );
+    c.request(CLIENT, 2, get(2, "/e", false));
+    assert!(matches!(
+        replies(&c.take(CLIENT))[0].body,
+        Response::GetData(..)
+    ));
+}
+
+#[test]
+fn pg_sync_then_read_sees_the_leader_s_commits() {
+    // PG "sync": after sync, a read on this server reflects every write the leader committed
+    // before the sync.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 0);
+    session(&mut c, CLIENT + 1, 2);
+    c.request(CLIENT, 0, create(1, "/s", CreateMode::Persistent));
+    let sync = RequestFrame {
+        xid: 1,
+        op: op::SYNC,
+        body: Request::Path("/s".into()),
+    };
+    c.request(CLIENT + 1, 2, sync);
+    c.request(CLIENT + 1, 2, get(2, "/s", false));
+    let r = replies(&c.take(CLIENT + 1));
+    assert_eq!(r[0].body, Response::Path("/s".into()));
+    assert!(matches!(r[1].body, Response::GetData(..)));
+}
+
+#[test]
+fn pg_close_session_deletes_ephemerals_and_closes() {
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 1);
+    c.request(CLIENT, 1, create(1, "/e", CreateMode::EphemeralSequential));
+    c.request(
+        CLIENT,
+        1,
+        RequestFrame {
+            xid: 2,
+            op: op::CLOSE_SESSION,
+            body: Request::Empty,
+        },
+    );
+    let got = c.take(CLIENT);
+    assert!(matches!(replies(&got).last(), Some(r) if r.xid == 2 && r.err == 0));
+    assert_eq!(got.last(), Some(&ClientMsg::Close));
+    assert!(c.states[2].sm.node("/e0000000000").is_none());
+    identical_trees(&c);
+}
+
+#[test]
+fn a_server_that_stops_serving_closes_its_clients() {
+    // ZooKeeper shuts its client connections down when a follower loses its leader.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 1);
+    c.queue.push_back((0, 1, Msg::Disconnected));
+    c.deliver_one();
+    assert!(c.take(CLIENT).contains(&ClientMsg::Close));
+}

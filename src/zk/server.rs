@@ -1,0 +1,580 @@
+//! The client layer of a ZooKeeper server (ZooKeeper's request pipeline): connections and
+//! sessions, each session's requests answered in order, reads from the local tree, writes
+//! through ZAB, watches, and the leader's session expiry.
+//!
+//! It runs inside the ZAB actor's steps through [`Host`] and decides nothing about ZAB.
+//! - A connect with session 0 submits `createSession`; the reply waits for its commit. A
+//!   reconnect names a session and password that the local tree must know (else the client is
+//!   told its session expired, timeout 0).
+//! - A session's requests queue up: reads are served from the committed tree once every
+//!   earlier write of the session has committed here; a write waits for its own commit.
+//! - `sync` goes to the leader, which answers once everything it proposed before has
+//!   committed; the answer follows those COMMITs on the same connection.
+//! - Watch events of a commit go out before the reply to the write that caused them.
+//! - Only the leader expires sessions: servers report activity (`Touch`), the leader's tracker
+//!   ticks, and an expired session becomes a `closeSession` transaction.
+//! - A server that stops serving (goes LOOKING) closes every client connection.
+
+use super::jute_map::{reply_for, to_read, to_write};
+use super::prep::{WriteRequest, ZkRequest};
+use super::read::{read, set_watches, WatchList};
+use super::session::{password, SessionLimits, SessionTracker};
+use super::tree::{Applied, DataTree};
+use super::txn::{TxnOp, WriteOp};
+use super::watch::{EventType, WatchKind, WatchManager, WatcherType};
+use super::{acl, Code, Id};
+use crate::jute::proto::{
+    op, xid, ConnectRequest, ConnectResponse, ReplyFrame, Request, RequestFrame, Response,
+};
+use crate::zab::service::Host;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// What clients and servers exchange (the runtime turns jute frames into these).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ClientMsg {
+    /// Client to server: the connect handshake.
+    Connect(ConnectRequest),
+    /// Client to server: a request.
+    Request(RequestFrame),
+    /// Server to client: the handshake's answer (timeout 0: the session has expired).
+    Connected(ConnectResponse),
+    /// Server to client: a reply or a watch event.
+    Reply(ReplyFrame),
+    /// Either way: the connection is closed.
+    Close,
+    /// Server to its leader: these sessions showed signs of life (ZooKeeper piggybacks them on
+    /// the learner's PING).
+    Touch(Vec<(i64, i32)>),
+    /// Server to its leader: a client's `sync` (ZooKeeper's forwarded sync request).
+    Sync(usize),
+    /// Leader to server: the `sync` of that client is done (ZooKeeper's `SYNC` packet).
+    Synced(usize),
+}
+
+/// One client connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Conn {
+    /// Its session (0 while the createSession is in flight).
+    pub session: i64,
+    /// The negotiated timeout.
+    pub timeout: i32,
+    /// Identities from the connection and `addAuth`.
+    pub auth: Vec<Id>,
+    /// Requests not yet answered, in arrival order.
+    pub queue: VecDeque<RequestFrame>,
+    /// Whether the head of the queue went to ZAB (a write or a sync) and awaits its outcome.
+    pub waiting: bool,
+}
+
+/// The client layer's state on one server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Local {
+    /// Connections by client id.
+    pub conns: BTreeMap<usize, Conn>,
+    /// Watches by session.
+    pub watches: WatchManager,
+    /// The leader's expiry deadlines (empty elsewhere).
+    pub tracker: SessionTracker,
+    /// Whether the server served at the end of the last step.
+    pub serving: bool,
+    /// Whether it led at the end of the last step.
+    pub leading: bool,
+    /// Sessions active during this step, to report to the leader.
+    pub touched: BTreeMap<i64, i32>,
+    /// Syncs waiting at the leader: (proposal zxid to wait for, server, client).
+    pub syncs: Vec<(i64, usize, usize)>,
+}
+
+/// Session limits (ZooKeeper's defaults for a 2-second tick) and the password secret.
+pub const LIMITS: SessionLimits = SessionLimits {
+    tick_ms: 2000,
+    min_ms: 4000,
+    max_ms: 40000,
+};
+const SECRET: u64 = 0x7a61_626b_6565_7065;
+
+/// A message from a client (or, for Touch/Sync/Synced, from a server).
+pub fn on_client(h: &mut Host<DataTree>, from: usize, msg: ClientMsg) {
+    match msg {
+        ClientMsg::Connect(req) => connect(h, from, req),
+        ClientMsg::Request(frame) => request(h, from, frame),
+        ClientMsg::Close => drop_conn(h, from),
+        ClientMsg::Touch(sessions) => {
+            if h.leading() {
+                for (s, t) in sessions {
+                    h.local_mut().tracker.touch(s, LIMITS.ticks(t));
+                }
+            }
+        }
+        ClientMsg::Sync(client) => leader_sync(h, from, client),
+        ClientMsg::Synced(client) => {
+            if let Some(c) = h.local_mut().conns.get_mut(&client) {
+                if c.waiting && c.queue.front().is_some_and(|f| f.op == op::SYNC) {
+                    let f = c.queue.pop_front().expect("head");
+                    c.waiting = false;
+                    let path = match f.body {
+                        Request::Path(p) => p,
+                        _ => String::new(),
+                    };
+                    reply(h, client, f.xid, Code::Ok, Response::Path(path));
+                    drain(h, client);
+                }
+            }
+        }
+        ClientMsg::Connected(_) | ClientMsg::Reply(_) => {}
+    }
+}
+
+fn connect(h: &mut Host<DataTree>, client: usize, req: ConnectRequest) {
+    if !h.serving() || req.last_zxid_seen > h.state().committed.0 as i64 {
+        h.send(client, ClientMsg::Close);
+        return;
+    }
+    if req.session_id == 0 {
+        let timeout = LIMITS.negotiate(req.timeout);
+        let conn = Conn {
+            timeout,
+            ..Conn::default()
+        };
+        h.local_mut().conns.insert(client, conn);
+        let origin = ((h.id() as i64) << 32) | client as i64;
+        submit(h, origin, 0, Vec::new(), WriteOp::CreateSession { timeout });
+        return;
+    }
+    let known = h.state().sm.sessions().get(&req.session_id).copied();
+    match known {
+        Some(timeout) if req.passwd == password(req.session_id, SECRET) => {
+            let conn = Conn {
+                session: req.session_id,
+                timeout,
+                ..Conn::default()
+            };
+            h.local_mut().conns.insert(client, conn);
+            h.local_mut().touched.insert(req.session_id, timeout);
+            h.send(client, connected(req.session_id, timeout));
+        }
+        _ => {
+            h.send(client, connected(0, 0));
+            h.send(client, ClientMsg::Close);
+        }
+    }
+}
+
+fn connected(session: i64, timeout: i32) -> ClientMsg {
+    let passwd = if session == 0 {
+        vec![0; 16]
+    } else {
+        password(session, SECRET)
+    };
+    ClientMsg::Connected(ConnectResponse {
+        protocol_version: 0,
+        timeout,
+        session_id: session,
+        passwd,
+        read_only: Some(false),
+    })
+}
+
+fn request(h: &mut Host<DataTree>, client: usize, frame: RequestFrame) {
+    let Some(c) = h.state().local.conns.get(&client) else {
+        h.send(client, ClientMsg::Close);
+        return;
+    };
+    let (session, timeout) = (c.session, c.timeout);
+    if session == 0 {
+        h.send(client, ClientMsg::Close);
+        return;
+    }
+    h.local_mut().touched.insert(session, timeout);
+    match frame.xid {
+        xid::PING => {
+            let zxid = h.state().committed.0 as i64;
+            let r = ReplyFrame {
+                xid: xid::PING,
+                zxid,
+                err: 0,
+                body: Response::Empty,
+            };
+            h.send(client, ClientMsg::Reply(r));
+        }
+        xid::AUTH => auth(h, client, frame),
+        _ => {
+            let conn = h.local_mut().conns.get_mut(&client).expect("conn");
+            conn.queue.push_back(frame);
+            drain(h, client);
+        }
+    }
+}
+
+fn auth(h: &mut Host<DataTree>, client: usize, frame: RequestFrame) {
+    let Request::Auth { scheme, auth, .. } = frame.body else {
+        return reply(h, client, xid::AUTH, Code::AuthFailed, Response::Empty);
+    };
+    match acl::authenticate(&scheme, &auth, None) {
+        Ok(ids) => {
+            let conn = h.local_mut().conns.get_mut(&client).expect("conn");
+            conn.auth.extend(ids);
+            reply(h, client, xid::AUTH, Code::Ok, Response::Empty);
+        }
+        Err(code) => {
+            reply(h, client, xid::AUTH, code, Response::Empty);
+            drop_conn(h, client);
+        }
+    }
+}
+
+/// Answers the queue's head for as long as it can be answered now.
+fn drain(h: &mut Host<DataTree>, client: usize) {
+    loop {
+        let Some(c) = h.state().local.conns.get(&client) else {
+            return;
+        };
+        if c.waiting {
+            return;
+        }
+        let Some(frame) = c.queue.front().cloned() else {
+            return;
+        };
+        let (session, auth) = (c.session, c.auth.clone());
+        if let Some(write) = to_write(&frame) {
+            h.local_mut().conns.get_mut(&client).expect("conn").waiting = true;
+            return submit(h, session, frame.xid, auth, write);
+        }
+        if frame.op == op::SYNC {
+            h.local_mut().conns.get_mut(&client).expect("conn").waiting = true;
+            return forward_sync(h, client);
+        }
+        h.local_mut()
+            .conns
+            .get_mut(&client)
+            .expect("conn")
+            .queue
+            .pop_front();
+        serve_read(h, client, session, &auth, frame);
+    }
+}
+
+fn serve_read(h: &mut Host<DataTree>, client: usize, session: i64, auth: &[Id], f: RequestFrame) {
+    match (f.op, &f.body) {
+        (
+            op::SET_WATCHES | op::SET_WATCHES2,
+            Request::SetWatches {
+                relative_zxid,
+                data,
+                exist,
+                child,
+                persistent,
+                recursive,
+            },
+        ) => {
+            let list = WatchList {
+                relative_zxid: *relative_zxid,
+                data: data.clone(),
+                exist: exist.clone(),
+                child: child.clone(),
+                persistent: persistent.clone(),
+                recursive: recursive.clone(),
+            };
+            let (fire, keep) = set_watches(&h.state().sm, &list);
+            for (path, kind) in keep {
+                h.local_mut().watches.add(&path, session, kind);
+            }
+            for (event, path) in fire {
+                send_event(h, client, event, &path);
+            }
+            reply(h, client, f.xid, Code::Ok, Response::Empty)
+        }
+        (op::ADD_WATCH, Request::AddWatch { path, mode }) => {
+            let kind = if *mode == 0 {
+                WatchKind::Persistent
+            } else {
+                WatchKind::PersistentRecursive
+            };
+            h.local_mut().watches.add(path, session, kind);
+            reply(h, client, f.xid, Code::Ok, Response::ErrorBody(0))
+        }
+        (op::REMOVE_WATCHES | op::CHECK_WATCHES, Request::Watches { path, kind }) => {
+            let which = WatcherType::from_value(*kind).unwrap_or(WatcherType::Any);
+            let dry = f.op == op::CHECK_WATCHES;
+            let found = h.local_mut().watches.remove(session, path, which, dry);
+            let code = if found { Code::Ok } else { Code::NoWatcher };
+            reply(h, client, f.xid, code, Response::Empty)
+        }
+        _ => {
+            let (code, body, watch) = read_frame(&h.state().sm, session, auth, &f);
+            if let Some((path, kind)) = watch {
+                h.local_mut().watches.add(&path, session, kind);
+            }
+            reply(h, client, f.xid, code, body)
+        }
+    }
+}
+
+/// Serves a read frame; the watch to leave, if any.
+fn read_frame(
+    tree: &DataTree,
+    session: i64,
+    auth: &[Id],
+    f: &RequestFrame,
+) -> (Code, Response, Option<(String, WatchKind)>) {
+    let Some((kind, path, watch)) = to_read(f) else {
+        return (Code::Unimplemented, Response::Empty, None);
+    };
+    let (result, w) = read(tree, session, auth, kind, &path, watch);
+    let watch = w.map(|k| (path, k));
+    match result {
+        Ok(r) => (Code::Ok, super::jute_map::read_response(f.op, r), watch),
+        Err(code) => (code, Response::Empty, watch),
+    }
+}
+
+fn submit(h: &mut Host<DataTree>, session: i64, cxid: i32, auth: Vec<Id>, write: WriteOp) {
+    let write = WriteRequest {
+        session,
+        cxid,
+        auth,
+        op: write,
+    };
+    h.submit(ZkRequest { write, time: 0 });
+}
+
+fn forward_sync(h: &mut Host<DataTree>, client: usize) {
+    match h.state().leader() {
+        Some(leader) if leader == h.id() => leader_sync(h, leader, client),
+        Some(leader) => h.send(leader, ClientMsg::Sync(client)),
+        None => {}
+    }
+}
+
+/// The leader answers a sync once everything it has proposed so far is committed.
+fn leader_sync(h: &mut Host<DataTree>, server: usize, client: usize) {
+    if !h.leading() {
+        return;
+    }
+    let last = h.state().durable.last_zxid().0 as i64;
+    if last <= h.state().committed.0 as i64 {
+        synced(h, server, client);
+    } else {
+        h.local_mut().syncs.push((last, server, client));
+    }
+}
+
+fn synced(h: &mut Host<DataTree>, server: usize, client: usize) {
+    if server == h.id() {
+        on_client(h, server, ClientMsg::Synced(client));
+    } else {
+        h.send(server, ClientMsg::Synced(client));
+    }
+}
+
+fn reply(h: &mut Host<DataTree>, client: usize, x: i32, code: Code, body: Response) {
+    let zxid = h.state().committed.0 as i64;
+    let err = code.value();
+    h.send(
+        client,
+        ClientMsg::Reply(ReplyFrame {
+            xid: x,
+            zxid,
+            err,
+            body,
+        }),
+    );
+}
+
+fn send_event(h: &mut Host<DataTree>, client: usize, event: EventType, path: &str) {
+    let body = Response::Event {
+        kind: event as i32,
+        state: 3,
+        path: path.to_string(),
+    };
+    let r = ReplyFrame {
+        xid: xid::NOTIFICATION,
+        zxid: -1,
+        err: 0,
+        body,
+    };
+    h.send(client, ClientMsg::Reply(r));
+}
+
+fn drop_conn(h: &mut Host<DataTree>, client: usize) {
+    if let Some(c) = h.local_mut().conns.remove(&client) {
+        let still = h
+            .state()
+            .local
+            .conns
+            .values()
+            .any(|o| o.session == c.session);
+        if !still {
+            h.local_mut().watches.remove_session(c.session);
+        }
+    }
+}
+
+/// The end of a step: serving changes, answers for what committed, touches, syncs.
+pub fn after_step(h: &mut Host<DataTree>) {
+    if h.state().local.serving && !h.serving() {
+        let clients: Vec<usize> = h.state().local.conns.keys().copied().collect();
+        for c in clients {
+            h.send(c, ClientMsg::Close);
+        }
+        *h.local_mut() = Local::default();
+    }
+    if h.leading() && !h.state().local.leading {
+        let sessions: Vec<(i64, i32)> = h
+            .state()
+            .sm
+            .sessions()
+            .iter()
+            .map(|(s, t)| (*s, *t))
+            .collect();
+        for (s, t) in sessions {
+            h.local_mut().tracker.touch(s, LIMITS.ticks(t));
+        }
+        h.set_session_timer();
+    }
+    let (serving, leading) = (h.serving(), h.leading());
+    if h.state().local.serving != serving || h.state().local.leading != leading {
+        let l = h.local_mut();
+        l.serving = serving;
+        l.leading = leading;
+    }
+    for a in h.take_applied() {
+        applied(h, a);
+    }
+    flush_touches(h);
+    release_syncs(h);
+}
+
+fn applied(h: &mut Host<DataTree>, a: Applied) {
+    for (event, path) in &a.triggers {
+        let sessions = h.local_mut().watches.trigger(*event, path);
+        let targets: Vec<usize> = h
+            .state()
+            .local
+            .conns
+            .iter()
+            .filter(|(_, c)| sessions.contains(&c.session))
+            .map(|(id, _)| *id)
+            .collect();
+        for c in targets {
+            send_event(h, c, *event, path);
+        }
+    }
+    match &a.op {
+        TxnOp::CreateSession { timeout, origin } => session_created(h, &a, *timeout, *origin),
+        TxnOp::CloseSession { .. } => session_closed(h, &a),
+        _ => {}
+    }
+    let waiting = h.state().local.conns.iter().find(|(_, c)| {
+        c.session == a.session && c.waiting && c.queue.front().is_some_and(|f| f.xid == a.cxid)
+    });
+    let Some((&client, _)) = waiting else { return };
+    let conn = h.local_mut().conns.get_mut(&client).expect("conn");
+    let frame = conn.queue.pop_front().expect("head");
+    conn.waiting = false;
+    let (code, body) = reply_for(&frame, &a.result);
+    let r = ReplyFrame {
+        xid: frame.xid,
+        zxid: a.zxid,
+        err: code.value(),
+        body,
+    };
+    h.send(client, ClientMsg::Reply(r));
+    if frame.op == op::CLOSE_SESSION {
+        h.send(client, ClientMsg::Close);
+        h.local_mut().conns.remove(&client);
+        return;
+    }
+    drain(h, client);
+}
+
+fn session_created(h: &mut Host<DataTree>, a: &Applied, timeout: i32, origin: i64) {
+    if h.leading() {
+        h.local_mut()
+            .tracker
+            .touch(a.session, LIMITS.ticks(timeout));
+    }
+    let me = h.id() as i64;
+    let target = h
+        .state()
+        .local
+        .conns
+        .iter()
+        .find(|(id, c)| c.session == 0 && ((me << 32) | **id as i64) == origin)
+        .map(|(id, _)| *id);
+    if let Some(client) = target {
+        h.local_mut().conns.get_mut(&client).expect("conn").session = a.session;
+        h.send(client, connected(a.session, timeout));
+    }
+}
+
+fn session_closed(h: &mut Host<DataTree>, a: &Applied) {
+    h.local_mut().tracker.remove(a.session);
+    h.local_mut().watches.remove_session(a.session);
+    let gone: Vec<usize> = h
+        .state()
+        .local
+        .conns
+        .iter()
+        .filter(|(_, c)| {
+            c.session == a.session && !c.queue.front().is_some_and(|f| f.op == op::CLOSE_SESSION)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    for c in gone {
+        h.send(c, ClientMsg::Close);
+        h.local_mut().conns.remove(&c);
+    }
+}
+
+fn flush_touches(h: &mut Host<DataTree>) {
+    if h.state().local.touched.is_empty() {
+        return;
+    }
+    let touched: Vec<(i64, i32)> = std::mem::take(&mut h.local_mut().touched)
+        .into_iter()
+        .collect();
+    if h.leading() {
+        for (s, t) in touched {
+            h.local_mut().tracker.touch(s, LIMITS.ticks(t));
+        }
+    } else if let Some(leader) = h.state().leader() {
+        h.send(leader, ClientMsg::Touch(touched));
+    }
+}
+
+fn release_syncs(h: &mut Host<DataTree>) {
+    let committed = h.state().committed.0 as i64;
+    if h.state().local.syncs.iter().all(|(z, _, _)| *z > committed) {
+        return;
+    }
+    let (ready, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut h.local_mut().syncs)
+        .into_iter()
+        .partition(|(z, _, _)| *z <= committed);
+    h.local_mut().syncs = wait;
+    for (_, server, client) in ready {
+        synced(h, server, client);
+    }
+}
+
+/// The leader's session tick: propose `closeSession` for every session gone silent.
+pub fn on_session_tick(h: &mut Host<DataTree>) {
+    if !h.leading() {
+        return;
+    }
+    let expired = h.local_mut().tracker.tick();
+    for s in expired {
+        submit(h, s, 0, Vec::new(), WriteOp::CloseSession);
+    }
+    h.set_session_timer();
+}
+
+/// Sessions with at least one connection here.
+pub fn connected_sessions(l: &Local) -> BTreeSet<i64> {
+    l.conns
+        .values()
+        .map(|c| c.session)
+        .filter(|s| *s != 0)
+        .collect()
+}
