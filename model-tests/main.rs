@@ -7,6 +7,7 @@ mod configs;
 mod durability;
 mod jute;
 mod phases;
+mod service;
 mod support;
 mod zk_cluster;
 mod zk_props;

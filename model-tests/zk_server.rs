@@ -263,3 +263,46 @@ fn a_server_that_stops_serving_closes_its_clients() {
     c.deliver_one();
     assert!(c.take(CLIENT).contains(&ClientMsg::Close));
 }
+
+#[test]
+fn pg_the_leader_removes_empty_containers() {
+    // PG "Container Nodes": once its last child is deleted, the leader deletes the container
+    // (ContainerManager), through the log like any write.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 1);
+    let container = RequestFrame {
+        xid: 1,
+        op: op::CREATE_CONTAINER,
+        body: Request::Create {
+            path: "/c".into(),
+            data: vec![],
+            acl: Acl::open(),
+            flags: CreateMode::Container as i32,
+        },
+    };
+    c.request(CLIENT, 1, container);
+    c.fire(0, Timer::Session);
+    assert!(
+        c.states[1].sm.node("/c").is_some(),
+        "a container that never had children stays"
+    );
+    c.request(CLIENT, 1, create(2, "/c/k", CreateMode::Persistent));
+    c.request(
+        CLIENT,
+        1,
+        RequestFrame {
+            xid: 3,
+            op: op::DELETE,
+            body: Request::Delete {
+                path: "/c/k".into(),
+                version: -1,
+            },
+        },
+    );
+    c.fire(0, Timer::Session);
+    for st in &c.states {
+        assert!(st.sm.node("/c").is_none());
+    }
+    let r = replies(&c.take(CLIENT));
+    assert!(matches!(&r[0].body, Response::Create2(p, _) if p == "/c"));
+}

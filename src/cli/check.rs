@@ -2,11 +2,12 @@
 
 use super::trace;
 use super::{model_config, parse_bug};
+use crate::model::service::{ServiceConfig, ServiceModel};
 use crate::model::{configs, ModelConfig, ZabModel};
 use crate::zab::Bug;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
-use stateright::{Checker, Expectation, HasDiscoveries, Model, UniformChooser};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path, UniformChooser};
 use std::time::{Duration, Instant};
 
 /// The search strategy.
@@ -121,6 +122,7 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
             let cfg = ModelConfig::named(name).expect("listed");
             println!("{name:<10} {}", cfg.about);
         }
+        println!("{:<10} {}", "service", ServiceConfig::ABOUT);
         return Ok(true);
     }
     if args.list_bugs {
@@ -145,11 +147,18 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
                 .iter()
                 .copied()
                 .filter(|&n| n != "ensemble")
+                .chain(["service"])
                 .collect()
         }
     };
     let mut all_ok = true;
     for name in names {
+        if name == "service" {
+            let outcome = check_service(&args);
+            println!("{}", outcome.json);
+            all_ok &= outcome.ok;
+            continue;
+        }
         let cfg = args.apply_bounds(model_config(name, bug)?);
         eprintln!("checking `{name}`: {}", cfg.about);
         let outcome = check(cfg, &args, true);
@@ -177,15 +186,19 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
         builder = builder.timeout(Duration::from_secs(seconds));
     }
     let start = Instant::now();
+    let render = |m: &ZabModel, p: &Path<_, _>| trace::render(m, p);
     let json = match args.strategy() {
-        Strategy::Bfs => finish(builder.spawn_bfs(), name, args, start, verbose),
-        Strategy::Dfs => finish(builder.spawn_dfs(), name, args, start, verbose),
+        Strategy::Bfs => finish(builder.spawn_bfs(), name, args, start, verbose, render),
+        Strategy::Dfs => finish(builder.spawn_dfs(), name, args, start, verbose, render),
         Strategy::Simulation => {
             let checker = builder.spawn_simulation(args.seed, UniformChooser);
-            finish(checker, name, args, start, verbose)
+            finish(checker, name, args, start, verbose, render)
         }
     };
-    let mut json = json;
+    outcome(json, bounds)
+}
+
+fn outcome(mut json: Value, bounds: Value) -> Outcome {
     json["bounds"] = bounds;
     let ok = json["properties"]
         .as_object()
@@ -193,8 +206,32 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
     Outcome { json, ok }
 }
 
+/// Checks the `service` model (its own bounds; `--crashes` overrides the crash count).
+pub fn check_service(args: &CheckArgs) -> Outcome {
+    let mut cfg = ServiceConfig::named();
+    cfg.crashes = args.crashes.map_or(cfg.crashes, usize::from);
+    eprintln!("checking `service`: {}", ServiceConfig::ABOUT);
+    let bounds =
+        json!({"servers": cfg.servers, "crashes": cfg.crashes, "max_ticks": cfg.max_ticks});
+    let mut builder = cfg
+        .into_model()
+        .checker()
+        .threads(usize::from(args.threads))
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(seconds) = args.seconds {
+        builder = builder.timeout(Duration::from_secs(seconds));
+    }
+    let start = Instant::now();
+    let render = |_: &ServiceModel, p: &Path<_, _>| format!("{:#?}\n", p.clone().into_actions());
+    let json = match args.strategy() {
+        Strategy::Bfs => finish(builder.spawn_bfs(), "service", args, start, true, render),
+        _ => finish(builder.spawn_dfs(), "service", args, start, true, render),
+    };
+    outcome(json, bounds)
+}
+
 /// Waits for `checker`; with `verbose`, prints progress every 2 seconds.
-fn wait<C: Checker<ZabModel>>(checker: &C, verbose: bool) {
+fn wait<M: Model, C: Checker<M>>(checker: &C, verbose: bool) {
     let mut last = (Instant::now(), 0usize);
     while !checker.is_done() {
         std::thread::sleep(Duration::from_millis(100));
@@ -211,13 +248,18 @@ fn wait<C: Checker<ZabModel>>(checker: &C, verbose: bool) {
     }
 }
 
-fn finish<C: Checker<ZabModel>>(
+fn finish<M: Model, C: Checker<M>>(
     checker: C,
     name: &str,
     args: &CheckArgs,
     start: Instant,
     verbose: bool,
-) -> Value {
+    render: impl Fn(&M, &Path<M::State, M::Action>) -> String,
+) -> Value
+where
+    M::State: Clone + std::fmt::Debug + std::hash::Hash + PartialEq,
+    M::Action: Clone + std::fmt::Debug + PartialEq,
+{
     wait(&checker, verbose);
     let checker = checker.join();
     let seconds = start.elapsed().as_secs_f64();
@@ -238,7 +280,7 @@ fn finish<C: Checker<ZabModel>>(
             let steps = path.clone().into_actions().len();
             if verbose {
                 eprintln!("\n{} is violated in {steps} steps:", p.name);
-                eprint!("{}", trace::render(model, &path));
+                eprint!("{}", render(model, &path));
                 eprintln!("explorer path: {encoded}\n");
             }
             counterexample = json!({"property": p.name, "path": encoded, "steps": steps});

@@ -23,6 +23,8 @@
 
 pub mod configs;
 pub mod ghost;
+pub mod service;
+pub mod service_spec;
 
 pub use configs::{Bounds, ModelConfig};
 pub use ghost::Ghost;

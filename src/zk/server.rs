@@ -567,7 +567,23 @@ pub fn on_session_tick(h: &mut Host<DataTree>) {
     for s in expired {
         submit(h, s, 0, Vec::new(), WriteOp::CloseSession);
     }
+    for path in empty_containers(&h.state().sm) {
+        submit(h, 0, 0, Vec::new(), WriteOp::DeleteContainer { path });
+    }
     h.set_session_timer();
+}
+
+/// ZooKeeper's `ContainerManager`: containers that had children and have none left.
+fn empty_containers(tree: &DataTree) -> Vec<String> {
+    use super::stat::NodeKind;
+    tree.nodes()
+        .iter()
+        .filter(|(_, n)| {
+            let kind = NodeKind::of(n.stat.ephemeral_owner, tree.extended_types);
+            kind == NodeKind::Container && n.children.is_empty() && n.stat.cversion > 0
+        })
+        .map(|(p, _)| p.clone())
+        .collect()
 }
 
 /// Sessions with at least one connection here.
