@@ -9,6 +9,7 @@ mod jute;
 mod phases;
 mod service;
 mod support;
+mod zk_acl;
 mod zk_cluster;
 mod zk_props;
 mod zk_server;

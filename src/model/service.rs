@@ -1,14 +1,16 @@
 //! The `service` model: ZooKeeper servers running the whole pipeline (sessions, the request
 //! queue, the znode tree, watches, leader-decided expiry) over ZAB, with client actors.
 //!
-//! Three voters start with server 0 elected (the oracle's outcome is already in flight, as in
+//! Two voters start with server 0 elected (the oracle's outcome is already in flight, as in
 //! the multi-grained models). Two clients run short scripts: A creates and updates `/a` with a
 //! versioned set and reads it; B creates its ephemeral `/e1`, syncs and reads `/a`. The
 //! leader's session tick may fire at any moment (up to `max_ticks` times), so B's session may
 //! expire at any point of its script; a client whose connection closes reconnects to the next
-//! server with its session, once. Crashes are stateright's (the crashed server's messages stay
-//! in flight) and nobody is re-elected after one: this model checks the service on a stable
-//! ZAB; ZAB's own recovery is what the other models check.
+//! server with its session, once. There are no crashes yet: stateright's own crash action
+//! bounds crashed actors at a time, not crashes in all, and would crash clients too; the ZAB
+//! models' crash environment (connections reset, peers told) is not yet generic over the
+//! actor. This model checks the service on a stable ZAB; ZAB's recovery is what the other
+//! models check.
 //!
 //! Properties: every history of the clients is linearizable and sequentially consistent
 //! (stateright's testers against [`ZkSpec`]); no server keeps an ephemeral whose session is
@@ -262,8 +264,6 @@ pub struct History {
 pub struct ServiceConfig {
     /// Voting servers.
     pub servers: usize,
-    /// Server crashes.
-    pub crashes: usize,
     /// The leader's session tracker may tick at most this often.
     pub max_ticks: u64,
 }
@@ -275,11 +275,10 @@ impl ServiceConfig {
          an ephemeral), session expiry by the leader; writes linearizable, sessions sequentially \
          consistent";
 
-    /// The named configuration: 2 servers, no crash, 3 session ticks.
+    /// The named configuration: 2 servers, 3 session ticks.
     pub fn named() -> ServiceConfig {
         ServiceConfig {
             servers: 2,
-            crashes: 0,
             max_ticks: 3,
         }
     }
@@ -302,13 +301,11 @@ impl ServiceConfig {
             dst: Id::from(i),
             msg: Msg::ElectionOutcome { leader: 0 },
         });
-        let crashes = self.crashes;
         ActorModel::new(self, History::default())
             .actors((0..n).map(|_| Node::Server(Server::new(cfg.clone()))))
             .actor(Node::Client(a))
             .actor(Node::Client(b))
             .init_network(Network::new_ordered(outcome))
-            .max_crashes(crashes)
             .record_msg_out(record_invoke)
             .record_msg_in(record_return)
             .within_boundary(within_boundary)

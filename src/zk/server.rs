@@ -18,7 +18,9 @@
 use super::jute_map::{reply_for, to_read, to_write};
 use super::prep::{WriteRequest, ZkRequest};
 use super::read::{read, set_watches, WatchList};
-use super::session::{password, SessionLimits, SessionTracker};
+use super::session::{
+    connect, flush_touches, session_closed, session_created, SessionLimits, SessionTracker,
+};
 use super::tree::{Applied, DataTree};
 use super::txn::{TxnOp, WriteOp};
 use super::watch::{EventType, WatchKind, WatchManager, WatcherType};
@@ -28,7 +30,7 @@ use crate::jute::proto::{
 };
 use crate::zab::service::Host;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// What clients and servers exchange (the runtime turns jute frames into these).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -92,7 +94,7 @@ pub const LIMITS: SessionLimits = SessionLimits {
     min_ms: 4000,
     max_ms: 40000,
 };
-const SECRET: u64 = 0x7a61_626b_6565_7065;
+pub(crate) const SECRET: u64 = 0x7a61_626b_6565_7065;
 
 /// A message from a client (or, for Touch/Sync/Synced, from a server).
 pub fn on_client(h: &mut Host<DataTree>, from: usize, msg: ClientMsg) {
@@ -124,56 +126,6 @@ pub fn on_client(h: &mut Host<DataTree>, from: usize, msg: ClientMsg) {
         }
         ClientMsg::Connected(_) | ClientMsg::Reply(_) => {}
     }
-}
-
-fn connect(h: &mut Host<DataTree>, client: usize, req: ConnectRequest) {
-    if !h.serving() || req.last_zxid_seen > h.state().committed.0 as i64 {
-        h.send(client, ClientMsg::Close);
-        return;
-    }
-    if req.session_id == 0 {
-        let timeout = LIMITS.negotiate(req.timeout);
-        let conn = Conn {
-            timeout,
-            ..Conn::default()
-        };
-        h.local_mut().conns.insert(client, conn);
-        let origin = ((h.id() as i64) << 32) | client as i64;
-        submit(h, origin, 0, Vec::new(), WriteOp::CreateSession { timeout });
-        return;
-    }
-    let known = h.state().sm.sessions().get(&req.session_id).copied();
-    match known {
-        Some(timeout) if req.passwd == password(req.session_id, SECRET) => {
-            let conn = Conn {
-                session: req.session_id,
-                timeout,
-                ..Conn::default()
-            };
-            h.local_mut().conns.insert(client, conn);
-            h.local_mut().touched.insert(req.session_id, timeout);
-            h.send(client, connected(req.session_id, timeout));
-        }
-        _ => {
-            h.send(client, connected(0, 0));
-            h.send(client, ClientMsg::Close);
-        }
-    }
-}
-
-fn connected(session: i64, timeout: i32) -> ClientMsg {
-    let passwd = if session == 0 {
-        vec![0; 16]
-    } else {
-        password(session, SECRET)
-    };
-    ClientMsg::Connected(ConnectResponse {
-        protocol_version: 0,
-        timeout,
-        session_id: session,
-        passwd,
-        read_only: Some(false),
-    })
 }
 
 fn request(h: &mut Host<DataTree>, client: usize, frame: RequestFrame) {
@@ -329,7 +281,13 @@ fn read_frame(
     }
 }
 
-fn submit(h: &mut Host<DataTree>, session: i64, cxid: i32, auth: Vec<Id>, write: WriteOp) {
+pub(crate) fn submit(
+    h: &mut Host<DataTree>,
+    session: i64,
+    cxid: i32,
+    auth: Vec<Id>,
+    write: WriteOp,
+) {
     let write = WriteRequest {
         session,
         cxid,
@@ -489,61 +447,6 @@ fn applied(h: &mut Host<DataTree>, a: Applied) {
     drain(h, client);
 }
 
-fn session_created(h: &mut Host<DataTree>, a: &Applied, timeout: i32, origin: i64) {
-    if h.leading() {
-        h.local_mut()
-            .tracker
-            .touch(a.session, LIMITS.ticks(timeout));
-    }
-    let me = h.id() as i64;
-    let target = h
-        .state()
-        .local
-        .conns
-        .iter()
-        .find(|(id, c)| c.session == 0 && ((me << 32) | **id as i64) == origin)
-        .map(|(id, _)| *id);
-    if let Some(client) = target {
-        h.local_mut().conns.get_mut(&client).expect("conn").session = a.session;
-        h.send(client, connected(a.session, timeout));
-    }
-}
-
-fn session_closed(h: &mut Host<DataTree>, a: &Applied) {
-    h.local_mut().tracker.remove(a.session);
-    h.local_mut().watches.remove_session(a.session);
-    let gone: Vec<usize> = h
-        .state()
-        .local
-        .conns
-        .iter()
-        .filter(|(_, c)| {
-            c.session == a.session && !c.queue.front().is_some_and(|f| f.op == op::CLOSE_SESSION)
-        })
-        .map(|(id, _)| *id)
-        .collect();
-    for c in gone {
-        h.send(c, ClientMsg::Close);
-        h.local_mut().conns.remove(&c);
-    }
-}
-
-fn flush_touches(h: &mut Host<DataTree>) {
-    if h.state().local.touched.is_empty() {
-        return;
-    }
-    let touched: Vec<(i64, i32)> = std::mem::take(&mut h.local_mut().touched)
-        .into_iter()
-        .collect();
-    if h.leading() {
-        for (s, t) in touched {
-            h.local_mut().tracker.touch(s, LIMITS.ticks(t));
-        }
-    } else if let Some(leader) = h.state().leader() {
-        h.send(leader, ClientMsg::Touch(touched));
-    }
-}
-
 fn release_syncs(h: &mut Host<DataTree>) {
     let committed = h.state().committed.0 as i64;
     if h.state().local.syncs.iter().all(|(z, _, _)| *z > committed) {
@@ -556,41 +459,4 @@ fn release_syncs(h: &mut Host<DataTree>) {
     for (_, server, client) in ready {
         synced(h, server, client);
     }
-}
-
-/// The leader's session tick: propose `closeSession` for every session gone silent.
-pub fn on_session_tick(h: &mut Host<DataTree>) {
-    if !h.leading() {
-        return;
-    }
-    let expired = h.local_mut().tracker.tick();
-    for s in expired {
-        submit(h, s, 0, Vec::new(), WriteOp::CloseSession);
-    }
-    for path in empty_containers(&h.state().sm) {
-        submit(h, 0, 0, Vec::new(), WriteOp::DeleteContainer { path });
-    }
-    h.set_session_timer();
-}
-
-/// ZooKeeper's `ContainerManager`: containers that had children and have none left.
-fn empty_containers(tree: &DataTree) -> Vec<String> {
-    use super::stat::NodeKind;
-    tree.nodes()
-        .iter()
-        .filter(|(_, n)| {
-            let kind = NodeKind::of(n.stat.ephemeral_owner, tree.extended_types);
-            kind == NodeKind::Container && n.children.is_empty() && n.stat.cversion > 0
-        })
-        .map(|(p, _)| p.clone())
-        .collect()
-}
-
-/// Sessions with at least one connection here.
-pub fn connected_sessions(l: &Local) -> BTreeSet<i64> {
-    l.conns
-        .values()
-        .map(|c| c.session)
-        .filter(|s| *s != 0)
-        .collect()
 }

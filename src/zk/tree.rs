@@ -295,7 +295,7 @@ impl StateMachine for DataTree {
     }
 
     fn on_session_tick(host: &mut Host<Self>) {
-        super::server::on_session_tick(host)
+        super::session::on_session_tick(host)
     }
 }
 
