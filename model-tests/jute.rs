@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use zabkeeper::jute::codec::*;
 use zabkeeper::jute::proto::{op, xid, MultiResult, ReplyFrame, Request, RequestFrame, Response};
 use zabkeeper::jute::{frame_length, JuteError, MAX_FRAME};
+use zabkeeper::zk::read::WatchList;
 use zabkeeper::zk::{acl, Acl, Code, Id, Stat};
 
 /// (connection number, side, frame bytes) for each line of a transcript.
@@ -287,7 +288,7 @@ fn request() -> impl Strategy<Value = RequestFrame> {
         1 => (text(), proptest::collection::vec(any::<u8>(), 0..9))
             .prop_map(|(scheme, auth)| (op::AUTH, Request::Auth { kind: 0, scheme, auth })),
         1 => (any::<i64>(), strings(), strings(), strings(), strings(), strings())
-            .prop_map(|(z, d, e, c, p, r)| (op::SET_WATCHES2, Request::SetWatches { relative_zxid: z, data: d, exist: e, child: c, persistent: p, recursive: r })),
+            .prop_map(|(z, d, e, c, p, r)| (op::SET_WATCHES2, Request::SetWatches(WatchList { relative_zxid: z, data: d, exist: e, child: c, persistent: p, recursive: r }))),
         1 => (text(), 0..2i32).prop_map(|(path, mode)| (op::ADD_WATCH, Request::AddWatch { path, mode })),
     ];
     (any::<i32>(), body).prop_map(|(xid, (op, body))| RequestFrame { xid, op, body })

@@ -5,6 +5,7 @@ use super::proto::{
     Response,
 };
 use super::{JuteError, JuteResult, Reader, Writer};
+use crate::zk::read::WatchList;
 use crate::zk::Code;
 
 /// Decodes the first frame a client sends.
@@ -126,7 +127,7 @@ fn decode_body(r: &mut Reader, code: i32, allow_multi: bool) -> JuteResult<Reque
         },
         op::SET_WATCHES | op::SET_WATCHES2 => {
             let two = code == op::SET_WATCHES2;
-            Request::SetWatches {
+            Request::SetWatches(WatchList {
                 relative_zxid: r.long("relativeZxid")?,
                 data: r.strings("dataWatches")?,
                 exist: r.strings("existWatches")?,
@@ -141,7 +142,7 @@ fn decode_body(r: &mut Reader, code: i32, allow_multi: bool) -> JuteResult<Reque
                 } else {
                     vec![]
                 },
-            }
+            })
         }
         op::ADD_WATCH => Request::AddWatch {
             path: r.ustring("path")?,
@@ -230,20 +231,13 @@ fn encode_body(w: &mut Writer, code: i32, body: &Request) {
         Request::Auth { kind, scheme, auth } => {
             w.int(*kind).ustring(scheme).buffer(auth);
         }
-        Request::SetWatches {
-            relative_zxid,
-            data,
-            exist,
-            child,
-            persistent,
-            recursive,
-        } => {
-            w.long(*relative_zxid)
-                .strings(data)
-                .strings(exist)
-                .strings(child);
+        Request::SetWatches(l) => {
+            w.long(l.relative_zxid)
+                .strings(&l.data)
+                .strings(&l.exist)
+                .strings(&l.child);
             if code == op::SET_WATCHES2 {
-                w.strings(persistent).strings(recursive);
+                w.strings(&l.persistent).strings(&l.recursive);
             }
         }
         Request::AddWatch { path, mode } => {

@@ -1,6 +1,7 @@
 //! The client protocol's messages: the connect handshake, request and reply headers, and each
 //! operation's body, as `zookeeper.jute` defines them.
 
+use crate::zk::read::WatchList;
 use crate::zk::{Acl, Code, Stat};
 use serde::{Deserialize, Serialize};
 
@@ -176,20 +177,7 @@ pub enum Request {
         auth: Vec<u8>,
     },
     /// `SetWatches` (persistent lists empty) and `SetWatches2`.
-    SetWatches {
-        /// The last zxid the client saw.
-        relative_zxid: i64,
-        /// Data watches.
-        data: Vec<String>,
-        /// Exist watches.
-        exist: Vec<String>,
-        /// Child watches.
-        child: Vec<String>,
-        /// Persistent watches (SetWatches2 only).
-        persistent: Vec<String>,
-        /// Persistent recursive watches (SetWatches2 only).
-        recursive: Vec<String>,
-    },
+    SetWatches(WatchList),
     /// `AddWatchRequest`.
     AddWatch {
         /// Path.

@@ -17,7 +17,7 @@
 
 use super::jute_map::{reply_for, to_read, to_write};
 use super::prep::{WriteRequest, ZkRequest};
-use super::read::{read, set_watches, WatchList};
+use super::read::{read, set_watches};
 use super::session::{
     connect, flush_touches, session_closed, session_created, SessionLimits, SessionTracker,
 };
@@ -209,26 +209,8 @@ fn drain(h: &mut Host<DataTree>, client: usize) {
 
 fn serve_read(h: &mut Host<DataTree>, client: usize, session: i64, auth: &[Id], f: RequestFrame) {
     match (f.op, &f.body) {
-        (
-            op::SET_WATCHES | op::SET_WATCHES2,
-            Request::SetWatches {
-                relative_zxid,
-                data,
-                exist,
-                child,
-                persistent,
-                recursive,
-            },
-        ) => {
-            let list = WatchList {
-                relative_zxid: *relative_zxid,
-                data: data.clone(),
-                exist: exist.clone(),
-                child: child.clone(),
-                persistent: persistent.clone(),
-                recursive: recursive.clone(),
-            };
-            let (fire, keep) = set_watches(&h.state().sm, &list);
+        (op::SET_WATCHES | op::SET_WATCHES2, Request::SetWatches(list)) => {
+            let (fire, keep) = set_watches(&h.state().sm, list);
             for (path, kind) in keep {
                 h.local_mut().watches.add(&path, session, kind);
             }
