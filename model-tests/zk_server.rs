@@ -306,3 +306,52 @@ fn pg_the_leader_removes_empty_containers() {
     let r = replies(&c.take(CLIENT));
     assert!(matches!(&r[0].body, Response::Create2(p, _) if p == "/c"));
 }
+
+#[test]
+fn multi_read_answers_each_read_on_its_own() {
+    // ZooKeeper 3.6+ multiRead: every read is answered, a failing one with its own error
+    // result; nothing is all-or-nothing (FinalRequestProcessor).
+    use zabkeeper::jute::proto::MultiResult;
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 2);
+    c.request(CLIENT, 2, create(1, "/r", CreateMode::Persistent));
+    let ops = vec![
+        (
+            op::GET_DATA,
+            Request::Read {
+                path: "/r".into(),
+                watch: false,
+            },
+        ),
+        (
+            op::GET_CHILDREN,
+            Request::Read {
+                path: "/none".into(),
+                watch: false,
+            },
+        ),
+        (
+            op::GET_CHILDREN,
+            Request::Read {
+                path: "/".into(),
+                watch: false,
+            },
+        ),
+    ];
+    c.request(
+        CLIENT,
+        2,
+        RequestFrame {
+            xid: 2,
+            op: op::MULTI_READ,
+            body: Request::Multi(ops),
+        },
+    );
+    let r = replies(&c.take(CLIENT));
+    let Response::Multi(results) = &r[1].body else {
+        panic!("{:?}", r[1])
+    };
+    assert!(matches!(&results[0], MultiResult::GetData(d, _) if d == b"d"));
+    assert_eq!(results[1], MultiResult::Error(Code::NoNode));
+    assert!(matches!(&results[2], MultiResult::GetChildren(c) if c.contains(&"r".to_string())));
+}

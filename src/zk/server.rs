@@ -26,7 +26,8 @@ use super::txn::{TxnOp, WriteOp};
 use super::watch::{EventType, WatchKind, WatchManager, WatcherType};
 use super::{acl, Code, Id};
 use crate::jute::proto::{
-    op, xid, ConnectRequest, ConnectResponse, ReplyFrame, Request, RequestFrame, Response,
+    op, xid, ConnectRequest, ConnectResponse, MultiResult, ReplyFrame, Request, RequestFrame,
+    Response,
 };
 use crate::zab::service::Host;
 use serde::{Deserialize, Serialize};
@@ -218,6 +219,25 @@ fn serve_read(h: &mut Host<DataTree>, client: usize, session: i64, auth: &[Id], 
                 send_event(h, client, event, &path);
             }
             reply(h, client, f.xid, Code::Ok, Response::Empty)
+        }
+        (op::MULTI_READ, Request::Multi(ops)) => {
+            let results = ops.iter().map(|(code, body)| {
+                let sub = RequestFrame {
+                    xid: f.xid,
+                    op: *code,
+                    body: body.clone(),
+                };
+                match read_frame(&h.state().sm, session, auth, &sub) {
+                    (Code::Ok, Response::GetData(d, s), _) => MultiResult::GetData(d, s),
+                    (Code::Ok, Response::Children(c), _) if *code == op::GET_CHILDREN => {
+                        MultiResult::GetChildren(c)
+                    }
+                    (Code::Ok, _, _) => MultiResult::Error(Code::Unimplemented),
+                    (err, _, _) => MultiResult::Error(err),
+                }
+            });
+            let body = Response::Multi(results.collect());
+            reply(h, client, f.xid, Code::Ok, body)
         }
         (op::ADD_WATCH, Request::AddWatch { path, mode }) => {
             let kind = if *mode == 0 {
