@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use zabkeeper::jute::proto::{ConnectRequest, RequestFrame};
-use zabkeeper::zab::{Config, Msg, Server, ServerState, Timer};
+use zabkeeper::zab::{Config, Durable, Msg, Server, ServerState, Snapshot, Timer, Zxid};
 use zabkeeper::zk::server::ClientMsg;
 use zabkeeper::zk::DataTree;
 
@@ -26,9 +26,26 @@ pub struct Cluster {
 impl Cluster {
     /// `n` voters; server 0 is elected by the oracle and the epoch is established.
     pub fn new(n: usize) -> Cluster {
+        Cluster::with_tree(n, DataTree::default())
+    }
+
+    /// As [`Cluster::new`], every server starting from `tree` (say, with TTL nodes enabled).
+    pub fn with_tree(n: usize, tree: DataTree) -> Cluster {
         let cfg = Arc::new(Config::new(n));
+        let seed = Durable {
+            snapshot: Snapshot {
+                zxid: Zxid::ZERO,
+                state: tree,
+            },
+            ..Durable::default()
+        };
         let mut c = Cluster {
-            actors: (0..n).map(|_| Server::new(cfg.clone())).collect(),
+            actors: (0..n)
+                .map(|_| Server {
+                    cfg: cfg.clone(),
+                    seed: Some(seed.clone()),
+                })
+                .collect(),
             states: Vec::new(),
             queue: VecDeque::new(),
             inbox: BTreeMap::new(),

@@ -7,7 +7,7 @@ use zabkeeper::zab::{Msg, Timer};
 use zabkeeper::zk::server::ClientMsg;
 use zabkeeper::zk::tree::Store;
 use zabkeeper::zk::watch::EventType;
-use zabkeeper::zk::{Acl, Code, CreateMode};
+use zabkeeper::zk::{Acl, Code, CreateMode, DataTree};
 
 fn create(x: i32, path: &str, mode: CreateMode) -> RequestFrame {
     RequestFrame {
@@ -354,4 +354,46 @@ fn multi_read_answers_each_read_on_its_own() {
     assert!(matches!(&results[0], MultiResult::GetData(d, _) if d == b"d"));
     assert_eq!(results[1], MultiResult::Error(Code::NoNode));
     assert!(matches!(&results[2], MultiResult::GetChildren(c) if c.contains(&"r".to_string())));
+}
+
+#[test]
+fn pg_ttl_nodes_expire_by_the_clock_the_runtime_delivers() {
+    // PG "TTL Nodes": a TTL node with no children that has not changed for longer than its TTL
+    // is deleted by the leader, through the log. The clock is an input (ClientMsg::Clock): the
+    // transactions a server submits carry its reading as ctime/mtime.
+    let mut c = Cluster::with_tree(3, DataTree::new(true));
+    for s in 0..3 {
+        c.queue
+            .push_back((s, s, Msg::Client(ClientMsg::Clock(1_000))));
+    }
+    c.run();
+    session(&mut c, CLIENT, 1);
+    let ttl = RequestFrame {
+        xid: 1,
+        op: op::CREATE_TTL,
+        body: Request::CreateTtl {
+            path: "/t".into(),
+            data: vec![],
+            acl: Acl::open(),
+            flags: CreateMode::PersistentWithTtl as i32,
+            ttl: 500,
+        },
+    };
+    c.request(CLIENT, 1, ttl);
+    assert_eq!(c.states[0].sm.node("/t").map(|n| n.stat.mtime), Some(1_000));
+    c.queue
+        .push_back((0, 0, Msg::Client(ClientMsg::Clock(1_400))));
+    c.run();
+    c.fire(0, Timer::Session);
+    assert!(c.states[2].sm.node("/t").is_some(), "not expired at 400 ms");
+    c.queue
+        .push_back((0, 0, Msg::Client(ClientMsg::Clock(1_600))));
+    c.run();
+    c.fire(0, Timer::Session);
+    for st in &c.states {
+        assert!(
+            st.sm.node("/t").is_none(),
+            "expired after 600 ms > 500 ms TTL"
+        );
+    }
 }

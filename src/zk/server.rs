@@ -53,6 +53,10 @@ pub enum ClientMsg {
     Sync(usize),
     /// Leader to server: the `sync` of that client is done (ZooKeeper's `SYNC` packet).
     Synced(usize),
+    /// The runtime to its own server: the wall clock in ms. Time is an input like any other:
+    /// it stamps the transactions this server submits (ctime, mtime) and, at the leader,
+    /// decides when a TTL node has expired.
+    Clock(i64),
 }
 
 /// One client connection.
@@ -87,6 +91,8 @@ pub struct Local {
     pub touched: BTreeMap<i64, i32>,
     /// Syncs waiting at the leader: (proposal zxid to wait for, server, client).
     pub syncs: Vec<(i64, usize, usize)>,
+    /// The last clock reading the runtime delivered (0: none; the models never deliver one).
+    pub now_ms: i64,
 }
 
 /// Session limits (ZooKeeper's defaults for a 2-second tick) and the password secret.
@@ -123,6 +129,11 @@ pub fn on_client(h: &mut Host<DataTree>, from: usize, msg: ClientMsg) {
                     reply(h, client, f.xid, Code::Ok, Response::Path(path));
                     drain(h, client);
                 }
+            }
+        }
+        ClientMsg::Clock(ms) => {
+            if h.state().local.now_ms != ms {
+                h.local_mut().now_ms = ms;
             }
         }
         ClientMsg::Connected(_) | ClientMsg::Reply(_) => {}
@@ -296,7 +307,8 @@ pub(crate) fn submit(
         auth,
         op: write,
     };
-    h.submit(ZkRequest { write, time: 0 });
+    let time = h.state().local.now_ms;
+    h.submit(ZkRequest { write, time });
 }
 
 fn forward_sync(h: &mut Host<DataTree>, client: usize) {
@@ -378,7 +390,11 @@ pub fn after_step(h: &mut Host<DataTree>) {
         for c in clients {
             h.send(c, ClientMsg::Close);
         }
-        *h.local_mut() = Local::default();
+        let now_ms = h.state().local.now_ms;
+        *h.local_mut() = Local {
+            now_ms,
+            ..Local::default()
+        };
     }
     if h.leading() && !h.state().local.leading {
         let sessions: Vec<(i64, i32)> = h

@@ -215,20 +215,26 @@ pub fn on_session_tick(h: &mut Host<DataTree>) {
     for s in expired {
         submit(h, s, 0, Vec::new(), WriteOp::CloseSession);
     }
-    for path in empty_containers(&h.state().sm) {
+    for path in empty_containers(&h.state().sm, h.state().local.now_ms) {
         submit(h, 0, 0, Vec::new(), WriteOp::DeleteContainer { path });
     }
     h.set_session_timer();
 }
 
-/// ZooKeeper's `ContainerManager`: containers that had children and have none left.
-fn empty_containers(tree: &DataTree) -> Vec<String> {
+/// ZooKeeper's `ContainerManager`: containers that had children and have none left, and TTL
+/// nodes without children unchanged for longer than their TTL by the clock the runtime last
+/// delivered (`now_ms`; 0, as in the models, never expires a TTL node).
+fn empty_containers(tree: &DataTree, now_ms: i64) -> Vec<String> {
     use super::stat::NodeKind;
     tree.nodes()
         .iter()
         .filter(|(_, n)| {
-            let kind = NodeKind::of(n.stat.ephemeral_owner, tree.extended_types);
-            kind == NodeKind::Container && n.children.is_empty() && n.stat.cversion > 0
+            let childless = n.children.is_empty();
+            match NodeKind::of(n.stat.ephemeral_owner, tree.extended_types) {
+                NodeKind::Container => childless && n.stat.cversion > 0,
+                NodeKind::Ttl(ttl) => childless && now_ms > 0 && now_ms - n.stat.mtime > ttl,
+                _ => false,
+            }
         })
         .map(|(p, _)| p.clone())
         .collect()
