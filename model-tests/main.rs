@@ -11,6 +11,7 @@ mod service;
 mod support;
 mod zk_acl;
 mod zk_cluster;
+mod zk_conformance;
 mod zk_props;
 mod zk_server;
 mod zk_session;
