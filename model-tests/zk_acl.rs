@@ -58,7 +58,12 @@ fn acl_schemes_and_permissions() {
         version: -1,
     };
     assert!(matches!(zk.write(s, &root, set), OpResult::Stat(_)));
-    // ip: an address or a prefix.
+}
+
+#[test]
+fn acl_ip_scheme_and_bad_credentials() {
+    // PG "Builtin ACL Schemes": ip matches an address or a prefix, per permission; addAuth
+    // with a malformed digest or an unknown scheme fails with AuthFailed.
     let lan = vec![Acl {
         perms: perms::READ,
         id: Id::new("ip", "10.0.0.0/8"),

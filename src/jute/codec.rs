@@ -125,31 +125,29 @@ fn decode_body(r: &mut Reader, code: i32, allow_multi: bool) -> JuteResult<Reque
             scheme: r.ustring("scheme")?,
             auth: r.buffer("auth")?,
         },
-        op::SET_WATCHES | op::SET_WATCHES2 => {
-            let two = code == op::SET_WATCHES2;
-            Request::SetWatches(WatchList {
-                relative_zxid: r.long("relativeZxid")?,
-                data: r.strings("dataWatches")?,
-                exist: r.strings("existWatches")?,
-                child: r.strings("childWatches")?,
-                persistent: if two {
-                    r.strings("persistentWatches")?
-                } else {
-                    vec![]
-                },
-                recursive: if two {
-                    r.strings("persistentRecursiveWatches")?
-                } else {
-                    vec![]
-                },
-            })
-        }
+        op::SET_WATCHES | op::SET_WATCHES2 => Request::SetWatches(decode_set_watches(r, code)?),
         op::ADD_WATCH => Request::AddWatch {
             path: r.ustring("path")?,
             mode: r.int("mode")?,
         },
         other => return Err(JuteError::UnknownOpcode(other)),
     })
+}
+
+/// `SetWatches`, or `SetWatches2` with the persistent lists.
+fn decode_set_watches(r: &mut Reader, code: i32) -> JuteResult<WatchList> {
+    let mut l = WatchList {
+        relative_zxid: r.long("relativeZxid")?,
+        data: r.strings("dataWatches")?,
+        exist: r.strings("existWatches")?,
+        child: r.strings("childWatches")?,
+        ..WatchList::default()
+    };
+    if code == op::SET_WATCHES2 {
+        l.persistent = r.strings("persistentWatches")?;
+        l.recursive = r.strings("persistentRecursiveWatches")?;
+    }
+    Ok(l)
 }
 
 /// `MultiOperationRecord`: `MultiHeader(type, done=false, -1)` and the body, repeated, then
@@ -224,7 +222,13 @@ fn encode_body(w: &mut Writer, code: i32, body: &Request) {
             }
             w.int(-1).boolean(true).int(-1);
         }
-        Request::Empty => {}
+        other => encode_session_body(w, code, other),
+    }
+}
+
+/// The bodies of session-level requests: auth, watches, and the empty ones.
+fn encode_session_body(w: &mut Writer, code: i32, body: &Request) {
+    match body {
         Request::Watches { path, kind } => {
             w.ustring(path).int(*kind);
         }
@@ -243,6 +247,7 @@ fn encode_body(w: &mut Writer, code: i32, body: &Request) {
         Request::AddWatch { path, mode } => {
             w.ustring(path).int(*mode);
         }
+        _ => {}
     }
 }
 

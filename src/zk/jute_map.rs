@@ -23,48 +23,8 @@ pub fn to_write(f: &RequestFrame) -> Option<WriteOp> {
 
 fn one_write(code: i32, body: &Request) -> Option<WriteOp> {
     Some(match (code, body) {
-        (
-            op::CREATE | op::CREATE2 | op::CREATE_CONTAINER,
-            Request::Create {
-                path,
-                data,
-                acl,
-                flags,
-            },
-        ) => {
-            let mode = match (code, CreateMode::from_flag(*flags)) {
-                (op::CREATE_CONTAINER, _) => CreateMode::Container,
-                (_, Some(CreateMode::Container)) | (_, None) => return Some(bad()),
-                (_, Some(m)) => m,
-            };
-            WriteOp::Create {
-                path: path.clone(),
-                data: data.clone(),
-                acl: acl.clone(),
-                mode,
-                ttl: -1,
-            }
-        }
-        (
-            op::CREATE_TTL,
-            Request::CreateTtl {
-                path,
-                data,
-                acl,
-                flags,
-                ttl,
-            },
-        ) => {
-            let Some(mode) = CreateMode::from_flag(*flags) else {
-                return Some(bad());
-            };
-            WriteOp::Create {
-                path: path.clone(),
-                data: data.clone(),
-                acl: acl.clone(),
-                mode,
-                ttl: *ttl,
-            }
+        (op::CREATE | op::CREATE2 | op::CREATE_CONTAINER | op::CREATE_TTL, _) => {
+            create_write(code, body)?
         }
         (op::DELETE, Request::Delete { path, version }) => WriteOp::Delete {
             path: path.clone(),
@@ -92,6 +52,41 @@ fn one_write(code: i32, body: &Request) -> Option<WriteOp> {
             version: *version,
         },
         _ => return None,
+    })
+}
+
+/// create, create2, createContainer and createTTL: the mode from the opcode and flags (a flag
+/// the opcode does not allow becomes a write the leader rejects).
+fn create_write(code: i32, body: &Request) -> Option<WriteOp> {
+    let (path, data, acl, flags, ttl) = match body {
+        Request::Create {
+            path,
+            data,
+            acl,
+            flags,
+        } => (path, data, acl, *flags, -1),
+        Request::CreateTtl {
+            path,
+            data,
+            acl,
+            flags,
+            ttl,
+        } if code == op::CREATE_TTL => (path, data, acl, *flags, *ttl),
+        _ => return None,
+    };
+    let mode = match (code, CreateMode::from_flag(flags)) {
+        (op::CREATE_CONTAINER, _) => CreateMode::Container,
+        (op::CREATE_TTL, Some(m)) => m,
+        (_, Some(CreateMode::Container)) | (_, None) => return Some(bad()),
+        (_, Some(m)) => m,
+    };
+    let (path, data, acl) = (path.clone(), data.clone(), acl.clone());
+    Some(WriteOp::Create {
+        path,
+        data,
+        acl,
+        mode,
+        ttl,
     })
 }
 

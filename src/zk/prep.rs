@@ -200,7 +200,13 @@ fn prep_multi(
 }
 
 fn prep_op(v: &mut Overlay, session: i64, auth: &[Id], op: &WriteOp) -> ZkResult<TxnOp> {
-    let live = |v: &Overlay| v.session(session).map(|_| ()).ok_or(Code::SessionExpired);
+    let needs_session = !matches!(
+        op,
+        WriteOp::CloseSession | WriteOp::DeleteContainer { .. } | WriteOp::CreateSession { .. }
+    );
+    if needs_session && v.session(session).is_none() {
+        return Err(Code::SessionExpired);
+    }
     match op {
         WriteOp::Create {
             path,
@@ -208,37 +214,28 @@ fn prep_op(v: &mut Overlay, session: i64, auth: &[Id], op: &WriteOp) -> ZkResult
             acl,
             mode,
             ttl,
-        } => {
-            live(v)?;
-            prep_create(v, session, auth, path, data, acl, *mode, *ttl)
-        }
-        WriteOp::Delete { path, version } => {
-            live(v)?;
-            prep_delete(v, auth, path, *version)
-        }
+        } => prep_create(v, session, auth, path, data, acl, *mode, *ttl),
+        WriteOp::Delete { path, version } => prep_delete(v, auth, path, *version),
         WriteOp::SetData {
             path,
             data,
             version,
         } => {
-            live(v)?;
             path::validate(path)?;
-            let node = record(v, path)?;
-            acl::check(&node.acl, perms::WRITE, auth)?;
+            let node = permitted(v, path, perms::WRITE, auth)?;
             check_size(data)?;
             let version = next_version(node.stat.version, *version)?;
+            let (path, data) = (path.clone(), data.clone());
             Ok(TxnOp::SetData {
-                path: path.clone(),
-                data: data.clone(),
+                path,
+                data,
                 version,
             })
         }
         WriteOp::SetAcl { path, acl, version } => {
-            live(v)?;
             path::validate(path)?;
             let acl = acl::fixup(acl, auth)?;
-            let node = record(v, path)?;
-            acl::check(&node.acl, perms::ADMIN, auth)?;
+            let node = permitted(v, path, perms::ADMIN, auth)?;
             let version = next_version(node.stat.aversion, *version)?;
             Ok(TxnOp::SetAcl {
                 path: path.clone(),
@@ -247,23 +244,27 @@ fn prep_op(v: &mut Overlay, session: i64, auth: &[Id], op: &WriteOp) -> ZkResult
             })
         }
         WriteOp::Check { path, version } => {
-            live(v)?;
             path::validate(path)?;
-            let node = record(v, path)?;
-            acl::check(&node.acl, perms::READ, auth)?;
+            let node = permitted(v, path, perms::READ, auth)?;
             let version = next_version(node.stat.version, *version)?;
             Ok(TxnOp::Check {
                 path: path.clone(),
                 version,
             })
         }
-        WriteOp::CreateSession { .. } => Err(Code::BadArguments),
         WriteOp::CloseSession => Ok(TxnOp::CloseSession {
             paths: v.ephemerals(session),
         }),
         WriteOp::DeleteContainer { path } => prep_delete_container(v, path),
-        WriteOp::Multi(_) => Err(Code::BadArguments),
+        WriteOp::CreateSession { .. } | WriteOp::Multi(_) => Err(Code::BadArguments),
     }
+}
+
+/// The node at `path` (NoNode) if the session may do `perm` on it (NoAuth).
+fn permitted(v: &Overlay, path: &str, perm: i32, auth: &[Id]) -> ZkResult<Node> {
+    let node = record(v, path)?;
+    acl::check(&node.acl, perm, auth)?;
+    Ok(node)
 }
 
 #[allow(clippy::too_many_arguments)]
