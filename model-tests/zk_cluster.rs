@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use zabkeeper::jute::proto::{ConnectRequest, RequestFrame};
 use zabkeeper::zab::{Config, Durable, Msg, Server, ServerState, Snapshot, Timer, Zxid};
-use zabkeeper::zk::server::ClientMsg;
+use zabkeeper::zk::server::{ClientMsg, Local, ZkOptions};
 use zabkeeper::zk::DataTree;
 
 pub type ZkMsg = Msg<DataTree>;
@@ -31,6 +31,11 @@ impl Cluster {
 
     /// As [`Cluster::new`], every server starting from `tree` (say, with TTL nodes enabled).
     pub fn with_tree(n: usize, tree: DataTree) -> Cluster {
+        Cluster::with_options(n, tree, ZkOptions::default())
+    }
+
+    /// As [`Cluster::with_tree`], every server configured with `opts`.
+    pub fn with_options(n: usize, tree: DataTree, opts: ZkOptions) -> Cluster {
         let cfg = Arc::new(Config::new(n));
         let seed = Durable {
             snapshot: Snapshot {
@@ -44,6 +49,7 @@ impl Cluster {
                 .map(|_| Server {
                     cfg: cfg.clone(),
                     seed: Some(seed.clone()),
+                    local: Local::with_options(opts.clone()),
                 })
                 .collect(),
             states: Vec::new(),

@@ -4,10 +4,11 @@
 use crate::zk_cluster::{Cluster, CLIENT};
 use zabkeeper::jute::proto::{op, xid, ReplyFrame, Request, RequestFrame, Response};
 use zabkeeper::zab::{Msg, Timer};
-use zabkeeper::zk::server::ClientMsg;
+use zabkeeper::zk::server::{ClientMsg, ZkOptions};
+use zabkeeper::zk::session::SessionLimits;
 use zabkeeper::zk::tree::Store;
 use zabkeeper::zk::watch::EventType;
-use zabkeeper::zk::{Acl, Code, CreateMode, DataTree};
+use zabkeeper::zk::{acl, Acl, Code, CreateMode, DataTree, Id};
 
 fn create(x: i32, path: &str, mode: CreateMode) -> RequestFrame {
     RequestFrame {
@@ -395,5 +396,78 @@ fn pg_ttl_nodes_expire_by_the_clock_the_runtime_delivers() {
             st.sm.node("/t").is_none(),
             "expired after 600 ms > 500 ms TTL"
         );
+    }
+}
+
+fn auth_frame(user_password: &str) -> RequestFrame {
+    RequestFrame {
+        xid: xid::AUTH,
+        op: op::AUTH,
+        body: Request::Auth {
+            kind: 0,
+            scheme: "digest".into(),
+            auth: user_password.as_bytes().to_vec(),
+        },
+    }
+}
+
+#[test]
+fn admin_guide_super_digest_passes_every_acl_check() {
+    // Administrator's Guide, "Authentication & Authorization Options":
+    // `zookeeper.DigestAuthenticationProvider.superDigest` lets a client that authenticates as
+    // `super` with its password access any znode whatever its ACL; other clients stay bound
+    // by the ACL.
+    let opts = ZkOptions {
+        super_digest: Some(acl::generate_digest("super:adminpw")),
+        ..ZkOptions::default()
+    };
+    let mut c = Cluster::with_options(3, DataTree::default(), opts);
+    let (owner, admin) = (CLIENT, CLIENT + 1);
+    session(&mut c, owner, 0);
+    session(&mut c, admin, 1);
+    let locked = RequestFrame {
+        xid: 1,
+        op: op::CREATE,
+        body: Request::Create {
+            path: "/locked".into(),
+            data: b"d".to_vec(),
+            acl: vec![Acl {
+                perms: acl::perms::ALL,
+                id: Id::new("digest", &acl::generate_digest("alice:pw")),
+            }],
+            flags: CreateMode::Persistent as i32,
+        },
+    };
+    c.request(owner, 0, locked);
+    c.run();
+    assert_eq!(replies(&c.take(owner))[0].err, Code::Ok as i32);
+    c.request(admin, 1, get(2, "/locked", false));
+    c.run();
+    assert_eq!(replies(&c.take(admin))[0].err, Code::NoAuth as i32);
+    c.request(admin, 1, auth_frame("super:adminpw"));
+    c.request(admin, 1, get(3, "/locked", false));
+    c.run();
+    let r = replies(&c.take(admin));
+    assert_eq!((r[0].xid, r[0].err), (xid::AUTH, Code::Ok as i32));
+    assert_eq!((r[1].xid, r[1].err), (3, Code::Ok as i32));
+}
+
+#[test]
+fn admin_guide_session_timeout_is_negotiated_within_the_configured_limits() {
+    // Administrator's Guide, minSessionTimeout / maxSessionTimeout: the server grants the
+    // requested timeout clamped to its configured limits (the harness asks for 10 s).
+    let opts = ZkOptions {
+        limits: SessionLimits {
+            tick_ms: 1000,
+            min_ms: 2000,
+            max_ms: 6000,
+        },
+        ..ZkOptions::default()
+    };
+    let mut c = Cluster::with_options(3, DataTree::default(), opts);
+    c.connect(CLIENT, 2, 0, vec![0; 16]);
+    match c.take(CLIENT).as_slice() {
+        [ClientMsg::Connected(r)] => assert_eq!((r.timeout, r.session_id != 0), (6000, true)),
+        other => panic!("no session: {other:?}"),
     }
 }

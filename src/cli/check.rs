@@ -122,7 +122,10 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
             let cfg = ModelConfig::named(name).expect("listed");
             println!("{name:<10} {}", cfg.about);
         }
-        println!("{:<10} {}", "service", ServiceConfig::ABOUT);
+        for name in ServiceConfig::NAMES {
+            let cfg = ServiceConfig::named(name).expect("listed");
+            println!("{name:<10} {}", cfg.about);
+        }
         return Ok(true);
     }
     if args.list_bugs {
@@ -140,24 +143,31 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
         (None, Some(bug)) => vec![bug.model()],
         (None, None) => {
             eprintln!(
-                "checking every model but `ensemble`, which is not exhaustive in minutes \
-                 (run `check ensemble`; see docs/model-checking.md)"
+                "checking every model but `ensemble` and `service-full`, which take longer \
+                 (run them by name; see docs/model-checking.md)"
             );
             configs::NAMES
                 .iter()
                 .copied()
                 .filter(|&n| n != "ensemble")
-                .chain(["service"])
+                .chain(
+                    ServiceConfig::NAMES
+                        .into_iter()
+                        .filter(|&n| n != "service-full"),
+                )
                 .collect()
         }
     };
     let mut all_ok = true;
     for name in names {
-        if name == "service" {
-            if args.crashes.is_some() || args.writes.is_some() || args.resets.is_some() {
-                return Err("the service model takes no bound overrides yet".to_string());
+        if let Some(mut cfg) = ServiceConfig::named(name) {
+            if args.writes.is_some() || args.resets.is_some() || args.max_epoch.is_some() {
+                return Err(format!(
+                    "`{name}` takes only --crashes among the bound overrides"
+                ));
             }
-            let outcome = check_service(&args);
+            cfg.crashes = args.crashes.unwrap_or(cfg.crashes);
+            let outcome = check_service(cfg, &args);
             println!("{}", outcome.json);
             all_ok &= outcome.ok;
             continue;
@@ -209,11 +219,12 @@ fn outcome(mut json: Value, bounds: Value) -> Outcome {
     Outcome { json, ok }
 }
 
-/// Checks the `service` model at its named bounds.
-pub fn check_service(args: &CheckArgs) -> Outcome {
-    let cfg = ServiceConfig::named();
-    eprintln!("checking `service`: {}", ServiceConfig::ABOUT);
-    let bounds = json!({"servers": cfg.servers, "crashes": 0, "max_ticks": cfg.max_ticks});
+/// Checks a `service` configuration.
+pub fn check_service(cfg: ServiceConfig, args: &CheckArgs) -> Outcome {
+    let name = cfg.name;
+    eprintln!("checking `{name}`: {}", cfg.about);
+    let bounds =
+        json!({"servers": cfg.servers, "crashes": cfg.crashes, "max_ticks": cfg.max_ticks});
     let mut builder = cfg
         .into_model()
         .checker()
@@ -225,8 +236,8 @@ pub fn check_service(args: &CheckArgs) -> Outcome {
     let start = Instant::now();
     let render = |_: &ServiceModel, p: &Path<_, _>| format!("{:#?}\n", p.clone().into_actions());
     let json = match args.strategy() {
-        Strategy::Bfs => finish(builder.spawn_bfs(), "service", args, start, true, render),
-        _ => finish(builder.spawn_dfs(), "service", args, start, true, render),
+        Strategy::Bfs => finish(builder.spawn_bfs(), name, args, start, true, render),
+        _ => finish(builder.spawn_dfs(), name, args, start, true, render),
     };
     outcome(json, bounds)
 }

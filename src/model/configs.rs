@@ -103,6 +103,7 @@ impl ModelConfig {
         let servers = (0..self.bounds.servers).map(|i| ModelServer {
             cfg: Arc::clone(&cfg),
             seed: self.seeds.get(i).cloned().flatten(),
+            local: (),
         });
         let inner = ActorModel::<Server<DeliveredLog>, (), Ghost>::new((), self.init_ghost())
             .actors(servers)

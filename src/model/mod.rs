@@ -22,17 +22,17 @@
 //! properties need to remember.
 
 pub mod configs;
+pub mod env;
 pub mod ghost;
 pub mod service;
-pub mod service_spec;
 
 pub use configs::{Bounds, ModelConfig};
 pub use ghost::Ghost;
 
 use crate::zab::msg::Channel;
-use crate::zab::{ElectionMode, Msg, Role, Server, StateMachine, Timer, Txn, Zxid};
+use crate::zab::{ElectionMode, Msg, Server, StateMachine, Timer, Txn, Zxid};
 use serde::Serialize;
-use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id, Network};
+use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id};
 use stateright::{Model, Property};
 
 /// The tiny state machine of the model: it records every delivered transaction, in order.
@@ -94,100 +94,31 @@ impl ZabModel {
         self.cfg.bounds.servers
     }
 
-    /// Hands `msg` from `src` to live server `dst` as a delivery of `ActorModel`.
-    fn inject(&self, mut state: State, src: usize, dst: usize, msg: ModelMsg) -> State {
-        if state.crashed[dst] {
-            return state;
-        }
-        if let Network::Ordered(flows) = &mut state.network {
-            flows
-                .entry((Id::from(src), Id::from(dst)))
-                .or_default()
-                .push_back(msg.clone());
-        }
-        let deliver = ActorModelAction::Deliver {
-            src: Id::from(src),
-            dst: Id::from(dst),
-            msg,
-        };
-        self.inner
-            .next_state(&state, deliver)
-            .expect("a live server accepts every delivery")
-    }
-
-    /// Drops every message in flight from `a` to `b` and from `b` to `a` (only those of one
-    /// connection when `channel` names it).
-    fn reset_flows(state: &mut State, a: usize, b: usize, channel: Option<Channel>) {
-        if let Network::Ordered(flows) = &mut state.network {
-            let (a, b) = (Id::from(a), Id::from(b));
-            for (&(src, dst), flow) in flows.iter_mut() {
-                if (src, dst) == (a, b) || (src, dst) == (b, a) {
-                    flow.retain(|m| channel.is_some_and(|c| m.channel() != c));
-                }
-            }
-            flows.retain(|_, flow| !flow.is_empty());
-        }
-    }
-
-    /// The deliveries possible now: on each flow, the first message of each connection.
-    fn deliveries(&self, state: &State, actions: &mut Vec<Action>) {
-        let Network::Ordered(flows) = &state.network else {
-            return;
-        };
-        for (&(src, dst), flow) in flows {
-            let d = usize::from(dst);
-            if d >= self.cfg.bounds.servers || state.crashed[d] {
-                continue;
-            }
-            let busy = matches!(&state.actor_states[d].role,
-                Role::Following(f) if f.leader == usize::from(src) && !f.steps.is_empty());
-            for channel in [Channel::Election, Channel::Quorum] {
-                if busy && channel == Channel::Quorum {
-                    continue;
-                }
-                if let Some(msg) = flow.iter().find(|m| m.channel() == channel) {
-                    let msg = msg.clone();
-                    actions.push(Action::Actor(ActorModelAction::Deliver { src, dst, msg }));
-                }
-            }
-        }
-    }
-
     fn crash(&self, state: &State, i: Id) -> Option<State> {
-        let mut next = self.inner.next_state(state, ActorModelAction::Crash(i))?;
+        let mut next = env::crash(&self.inner, state, usize::from(i), self.cfg.bounds.servers)?;
         next.history.crashes += 1;
-        let i = usize::from(i);
-        for peer in 0..self.cfg.bounds.servers {
-            Self::reset_flows(&mut next, i, peer, None);
-        }
-        for peer in (0..self.cfg.bounds.servers).filter(|&p| p != i) {
-            next = self.inject(next, i, peer, Msg::Disconnected);
-        }
         Some(next)
-    }
-
-    fn elect(&self, state: &State, leader: usize, quorum: &[usize]) -> State {
-        let mut next = state.clone();
-        let env = self.env();
-        for &member in std::iter::once(&leader).chain(quorum.iter().filter(|&&m| m != leader)) {
-            next = self.inject(next, env, member, Msg::ElectionOutcome { leader });
-        }
-        next
     }
 
     fn reset(&self, state: &State, a: usize, b: usize) -> State {
         let mut next = state.clone();
         next.history.resets += 1;
-        Self::reset_flows(&mut next, a, b, Some(Channel::Quorum));
-        next = self.inject(next, b, a, Msg::Disconnected);
-        self.inject(next, a, b, Msg::Disconnected)
+        env::reset_flows(&mut next, a, b, Some(Channel::Quorum));
+        next = env::inject(&self.inner, next, b, a, Msg::Disconnected);
+        env::inject(&self.inner, next, a, b, Msg::Disconnected)
     }
 
     fn write(&self, state: &State, server: usize) -> State {
         let mut next = state.clone();
         next.history.writes += 1;
         let value = self.cfg.bounds.first_value + next.history.writes - 1;
-        self.inject(next, self.env(), server, Msg::ClientWrite(value))
+        env::inject(
+            &self.inner,
+            next,
+            self.env(),
+            server,
+            Msg::ClientWrite(value),
+        )
     }
 
     fn observe(&self, state: &mut State) {
@@ -206,25 +137,13 @@ impl ZabModel {
         if self.cfg.server.election != ElectionMode::Oracle {
             return;
         }
-        let looking: Vec<usize> = (0..self.cfg.server.voters)
-            .filter(|&i| !state.crashed[i] && state.actor_states[i].role == Role::Looking)
-            .collect();
-        for mask in 1u32..(1 << looking.len()) {
-            let quorum: Vec<usize> = looking
-                .iter()
-                .enumerate()
-                .filter(|(bit, _)| mask & (1 << bit) != 0)
-                .map(|(_, &i)| i)
-                .collect();
-            if !self.cfg.server.is_quorum(quorum.len()) {
-                continue;
-            }
-            let leader = *quorum
-                .iter()
-                .max_by_key(|&&i| state.actor_states[i].vote_key())
-                .expect("non-empty quorum");
-            actions.push(Action::Elect { leader, quorum });
-        }
+        let mut found = Vec::new();
+        env::elections(&self.cfg.server, state, &mut found);
+        actions.extend(
+            found
+                .into_iter()
+                .map(|(leader, quorum)| Action::Elect { leader, quorum }),
+        );
     }
 
     fn faults_and_writes(&self, state: &State, actions: &mut Vec<Action>) {
@@ -273,7 +192,9 @@ impl Model for ZabModel {
                 a => actions.push(Action::Actor(a)),
             }
         }
-        self.deliveries(state, actions);
+        let mut deliveries = Vec::new();
+        env::deliveries(state, &mut deliveries);
+        actions.extend(deliveries.into_iter().map(Action::Actor));
         self.elections(state, actions);
         self.faults_and_writes(state, actions);
     }
@@ -287,7 +208,9 @@ impl Model for ZabModel {
                 next
             }
             Action::Actor(a) => self.inner.next_state(state, a)?,
-            Action::Elect { leader, quorum } => self.elect(state, leader, &quorum),
+            Action::Elect { leader, quorum } => {
+                env::elect(&self.inner, state, self.env(), leader, &quorum)
+            }
             Action::Reset(a, b) => self.reset(state, a, b),
             Action::Write(i) => self.write(state, i),
         };

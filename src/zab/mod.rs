@@ -164,12 +164,23 @@ pub struct Server<S: StateMachine> {
     pub cfg: Arc<Config>,
     /// What the server finds on disk the first time it starts (None: an empty data directory).
     pub seed: Option<Durable<S>>,
+    /// The client layer's state at every start (it carries the layer's options).
+    pub local: S::Local,
 }
 
 impl<S: StateMachine> Server<S> {
-    /// A server with an empty data directory.
+    /// A server with an empty data directory and the client layer's default options.
     pub fn new(cfg: Arc<Config>) -> Self {
-        Server { cfg, seed: None }
+        Server {
+            cfg,
+            seed: None,
+            local: S::Local::default(),
+        }
+    }
+
+    /// The same server starting its client layer from `local` (its options).
+    pub fn with_local(self, local: S::Local) -> Self {
+        Server { local, ..self }
     }
 }
 
@@ -197,7 +208,7 @@ impl<S: StateMachine> Actor for Server<S> {
             vote_zxid: None,
             fault: None,
             applied: Vec::new(),
-            local: S::Local::default(),
+            local: self.local.clone(),
         };
         if self.cfg.election == ElectionMode::Fast {
             fle::start_round(&self.cfg, &mut st, o);

@@ -19,7 +19,7 @@ use super::jute_map::{reply_for, to_read, to_write};
 use super::prep::{WriteRequest, ZkRequest};
 use super::read::{read, set_watches};
 use super::session::{
-    connect, flush_touches, session_closed, session_created, SessionLimits, SessionTracker,
+    self, connect, flush_touches, session_closed, session_created, SessionLimits, SessionTracker,
 };
 use super::tree::{Applied, DataTree};
 use super::txn::{TxnOp, WriteOp};
@@ -32,6 +32,7 @@ use crate::jute::proto::{
 use crate::zab::service::Host;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// What clients and servers exchange (the runtime turns jute frames into these).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -93,14 +94,42 @@ pub struct Local {
     pub syncs: Vec<(i64, usize, usize)>,
     /// The last clock reading the runtime delivered (0: none; the models never deliver one).
     pub now_ms: i64,
+    /// The server's options (from its configuration; they survive a restart).
+    pub opts: Arc<ZkOptions>,
 }
 
-/// Session limits (ZooKeeper's defaults for a 2-second tick) and the password secret.
-pub const LIMITS: SessionLimits = SessionLimits {
-    tick_ms: 2000,
-    min_ms: 4000,
-    max_ms: 40000,
-};
+impl Local {
+    /// The starting state of a server configured with `opts`.
+    pub fn with_options(opts: ZkOptions) -> Local {
+        Local {
+            opts: Arc::new(opts),
+            ..Local::default()
+        }
+    }
+}
+
+/// A server's client-layer options: zoo.cfg's `tickTime` and `min/maxSessionTimeout`, and the
+/// digest provider's `superDigest` (`zookeeper.DigestAuthenticationProvider.superDigest`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ZkOptions {
+    /// Session timeout limits and the tick they are counted in.
+    pub limits: SessionLimits,
+    /// `super:<base64 sha1>`: presenting its password with `addAuth digest` grants `super`.
+    pub super_digest: Option<String>,
+}
+
+impl Default for ZkOptions {
+    /// ZooKeeper's defaults for a 2-second tick, no super digest.
+    fn default() -> Self {
+        ZkOptions {
+            limits: SessionLimits::for_tick(2000),
+            super_digest: None,
+        }
+    }
+}
+
+/// The secret session passwords derive from; a constant, as ZooKeeper's `superSecret`, so that
+/// every server of the ensemble checks a reconnecting session's password alike.
 pub(crate) const SECRET: u64 = 0x7a61_626b_6565_7065;
 
 /// A message from a client (or, for Touch/Sync/Synced, from a server).
@@ -111,8 +140,9 @@ pub fn on_client(h: &mut Host<DataTree>, from: usize, msg: ClientMsg) {
         ClientMsg::Close => drop_conn(h, from),
         ClientMsg::Touch(sessions) => {
             if h.leading() {
+                let limits = session::limits(h);
                 for (s, t) in sessions {
-                    h.local_mut().tracker.touch(s, LIMITS.ticks(t));
+                    h.local_mut().tracker.touch(s, limits.ticks(t));
                 }
             }
         }
@@ -175,7 +205,7 @@ fn auth(h: &mut Host<DataTree>, client: usize, frame: RequestFrame) {
     let Request::Auth { scheme, auth, .. } = frame.body else {
         return reply(h, client, xid::AUTH, Code::AuthFailed, Response::Empty);
     };
-    match acl::authenticate(&scheme, &auth, None) {
+    match acl::authenticate(&scheme, &auth, h.state().local.opts.super_digest.as_deref()) {
         Ok(ids) => {
             let conn = h.local_mut().conns.get_mut(&client).expect("conn");
             conn.auth.extend(ids);
@@ -390,9 +420,11 @@ pub fn after_step(h: &mut Host<DataTree>) {
         for c in clients {
             h.send(c, ClientMsg::Close);
         }
-        let now_ms = h.state().local.now_ms;
+        let local = &h.state().local;
+        let (now_ms, opts) = (local.now_ms, local.opts.clone());
         *h.local_mut() = Local {
             now_ms,
+            opts,
             ..Local::default()
         };
     }
@@ -404,8 +436,9 @@ pub fn after_step(h: &mut Host<DataTree>) {
             .iter()
             .map(|(s, t)| (*s, *t))
             .collect();
+        let limits = session::limits(h);
         for (s, t) in sessions {
-            h.local_mut().tracker.touch(s, LIMITS.ticks(t));
+            h.local_mut().tracker.touch(s, limits.ticks(t));
         }
         h.set_session_timer();
     }

@@ -95,7 +95,7 @@ pub fn password(session: i64, secret: u64) -> Vec<u8> {
 
 // The client layer's session handling (runs inside the server actor's steps).
 
-use super::server::{submit, ClientMsg, Conn, LIMITS, SECRET};
+use super::server::{submit, ClientMsg, Conn, SECRET};
 use super::tree::{Applied, DataTree};
 use super::txn::WriteOp;
 use crate::jute::proto::{op, ConnectRequest, ConnectResponse};
@@ -107,7 +107,7 @@ pub(crate) fn connect(h: &mut Host<DataTree>, client: usize, req: ConnectRequest
         return;
     }
     if req.session_id == 0 {
-        let timeout = LIMITS.negotiate(req.timeout);
+        let timeout = limits(h).negotiate(req.timeout);
         let conn = Conn {
             timeout,
             ..Conn::default()
@@ -136,6 +136,11 @@ pub(crate) fn connect(h: &mut Host<DataTree>, client: usize, req: ConnectRequest
     }
 }
 
+/// The server's session limits.
+pub(crate) fn limits(h: &Host<DataTree>) -> SessionLimits {
+    h.state().local.opts.limits
+}
+
 fn connected(session: i64, timeout: i32) -> ClientMsg {
     let passwd = if session == 0 {
         vec![0; 16]
@@ -153,9 +158,8 @@ fn connected(session: i64, timeout: i32) -> ClientMsg {
 
 pub(crate) fn session_created(h: &mut Host<DataTree>, a: &Applied, timeout: i32, origin: i64) {
     if h.leading() {
-        h.local_mut()
-            .tracker
-            .touch(a.session, LIMITS.ticks(timeout));
+        let ticks = limits(h).ticks(timeout);
+        h.local_mut().tracker.touch(a.session, ticks);
     }
     let me = h.id() as i64;
     let target = h
@@ -198,8 +202,9 @@ pub(crate) fn flush_touches(h: &mut Host<DataTree>) {
         .into_iter()
         .collect();
     if h.leading() {
+        let limits = limits(h);
         for (s, t) in touched {
-            h.local_mut().tracker.touch(s, LIMITS.ticks(t));
+            h.local_mut().tracker.touch(s, limits.ticks(t));
         }
     } else if let Some(leader) = h.state().leader() {
         h.send(leader, ClientMsg::Touch(touched));

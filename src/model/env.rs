@@ -1,0 +1,184 @@
+//! What the environment does to servers, shared by every model: TCP-like connections, crashes
+//! that reset them, and the election oracle.
+//!
+//! The functions work on any `ActorModel` whose actors are ZAB servers, alone ([`ZabModel`])
+//! or beside client actors ([`super::service::ServiceModel`]); [`ServerNode`] tells them which
+//! actors are servers. Each environment event reaches a server as an ordinary message
+//! delivered by `ActorModel`, so every reaction is the actor's own code.
+//!
+//! [`ZabModel`]: super::ZabModel
+
+use crate::zab::msg::Channel;
+use crate::zab::{Config, Msg, Role, Server, ServerState, StateMachine, Timer};
+use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id, Network};
+use stateright::Model;
+
+/// An actor of a model that may be a ZAB server.
+pub trait ServerNode<S: StateMachine>: Actor<Msg = Msg<S>, Timer = Timer> {
+    /// The server's state, if this actor state is a server's.
+    fn server(state: &Self::State) -> Option<&ServerState<S>>;
+}
+
+impl<S: StateMachine> ServerNode<S> for Server<S> {
+    fn server(state: &ServerState<S>) -> Option<&ServerState<S>> {
+        Some(state)
+    }
+}
+
+type St<A, H> = ActorModelState<A, H>;
+
+/// Hands `msg` from `src` to live actor `dst` as a delivery of `ActorModel` (nothing happens
+/// when `dst` is down).
+pub fn inject<S, A, C, H>(
+    model: &ActorModel<A, C, H>,
+    mut state: St<A, H>,
+    src: usize,
+    dst: usize,
+    msg: Msg<S>,
+) -> St<A, H>
+where
+    S: StateMachine,
+    A: ServerNode<S>,
+    H: Clone + std::fmt::Debug + std::hash::Hash,
+{
+    if state.crashed[dst] {
+        return state;
+    }
+    if let Network::Ordered(flows) = &mut state.network {
+        flows
+            .entry((Id::from(src), Id::from(dst)))
+            .or_default()
+            .push_back(msg.clone());
+    }
+    let deliver = ActorModelAction::Deliver {
+        src: Id::from(src),
+        dst: Id::from(dst),
+        msg,
+    };
+    model
+        .next_state(&state, deliver)
+        .expect("a live actor accepts every delivery")
+}
+
+/// Drops every message in flight from `a` to `b` and from `b` to `a` (only those of one
+/// connection when `channel` names it).
+pub fn reset_flows<S, A, H>(state: &mut St<A, H>, a: usize, b: usize, channel: Option<Channel>)
+where
+    S: StateMachine,
+    A: ServerNode<S>,
+{
+    if let Network::Ordered(flows) = &mut state.network {
+        let (a, b) = (Id::from(a), Id::from(b));
+        for (&(src, dst), flow) in flows.iter_mut() {
+            if (src, dst) == (a, b) || (src, dst) == (b, a) {
+                flow.retain(|m| channel.is_some_and(|c| m.channel() != c));
+            }
+        }
+        flows.retain(|_, flow| !flow.is_empty());
+    }
+}
+
+/// The deliveries possible now: on each flow to a live actor, the first message of each
+/// connection. A fine-grained follower in the middle of its NEWLEADER steps reads no further
+/// quorum packet from its leader (ZooKeeper's learner thread handles one packet at a time).
+pub fn deliveries<S, A, H>(state: &St<A, H>, out: &mut Vec<ActorModelAction<Msg<S>, Timer, ()>>)
+where
+    S: StateMachine,
+    A: ServerNode<S, Random = ()>,
+{
+    let Network::Ordered(flows) = &state.network else {
+        return;
+    };
+    for (&(src, dst), flow) in flows {
+        let d = usize::from(dst);
+        if d >= state.actor_states.len() || state.crashed[d] {
+            continue;
+        }
+        let busy = A::server(&state.actor_states[d]).is_some_and(|st| {
+            matches!(&st.role,
+                Role::Following(f) if f.leader == usize::from(src) && !f.steps.is_empty())
+        });
+        for channel in [Channel::Election, Channel::Quorum] {
+            if busy && channel == Channel::Quorum {
+                continue;
+            }
+            if let Some(msg) = flow.iter().find(|m| m.channel() == channel) {
+                let msg = msg.clone();
+                out.push(ActorModelAction::Deliver { src, dst, msg });
+            }
+        }
+    }
+}
+
+/// Server `i` crashes: its timers stop (stateright), every connection to and from it resets,
+/// and each live server among `0..servers` is told its connection to `i` is gone.
+pub fn crash<S, A, C, H>(
+    model: &ActorModel<A, C, H>,
+    state: &St<A, H>,
+    i: usize,
+    servers: usize,
+) -> Option<St<A, H>>
+where
+    S: StateMachine,
+    A: ServerNode<S>,
+    H: Clone + std::fmt::Debug + std::hash::Hash,
+{
+    let mut next = model.next_state(state, ActorModelAction::Crash(Id::from(i)))?;
+    for peer in 0..next.actor_states.len() {
+        reset_flows(&mut next, i, peer, None);
+    }
+    for peer in (0..servers).filter(|&p| p != i) {
+        next = inject(model, next, i, peer, Msg::Disconnected);
+    }
+    Some(next)
+}
+
+/// The oracle's possible elections: for each quorum of live LOOKING voters, the member with
+/// the greatest (currentEpoch, last zxid, id) leads it.
+pub fn elections<S, A, H>(cfg: &Config, state: &St<A, H>, out: &mut Vec<(usize, Vec<usize>)>)
+where
+    S: StateMachine,
+    A: ServerNode<S>,
+{
+    let server = |i: usize| A::server(&state.actor_states[i]).expect("voters are servers");
+    let looking: Vec<usize> = (0..cfg.voters)
+        .filter(|&i| !state.crashed[i] && server(i).role == Role::Looking)
+        .collect();
+    for mask in 1u32..(1 << looking.len()) {
+        let quorum: Vec<usize> = looking
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| mask & (1 << bit) != 0)
+            .map(|(_, &i)| i)
+            .collect();
+        if !cfg.is_quorum(quorum.len()) {
+            continue;
+        }
+        let leader = *quorum
+            .iter()
+            .max_by_key(|&&i| server(i).vote_key())
+            .expect("non-empty quorum");
+        out.push((leader, quorum));
+    }
+}
+
+/// The oracle hands the outcome to the leader, then to the rest of the quorum, in one step
+/// (as ZooKeeper's protocol spec does). `env` is the id the oracle sends from.
+pub fn elect<S, A, C, H>(
+    model: &ActorModel<A, C, H>,
+    state: &St<A, H>,
+    env: usize,
+    leader: usize,
+    quorum: &[usize],
+) -> St<A, H>
+where
+    S: StateMachine,
+    A: ServerNode<S>,
+    H: Clone + std::fmt::Debug + std::hash::Hash,
+{
+    let mut next = state.clone();
+    for &member in std::iter::once(&leader).chain(quorum.iter().filter(|&&m| m != leader)) {
+        next = inject(model, next, env, member, Msg::ElectionOutcome { leader });
+    }
+    next
+}

@@ -1,0 +1,96 @@
+//! What the clients saw, recorded from the messages they exchange with the servers.
+
+use super::spec::{ZkOp, ZkRet, ZkSpec};
+use super::ServiceConfig;
+use crate::jute::proto::Response;
+use crate::zab::Msg;
+use crate::zk::server::ClientMsg;
+use crate::zk::{Code, DataTree};
+use stateright::actor::{Envelope, Id};
+use stateright::semantics::{
+    ConsistencyTester, LinearizabilityTester, SequentialConsistencyTester,
+};
+
+type M = Msg<DataTree>;
+
+/// What the clients saw, checked by stateright's consistency testers against ZooKeeper's
+/// guarantees ("ZooKeeper guarantees" in the Programmer's Guide): writes are linearizable;
+/// reads may be stale, but every session's operations, reads included, are sequentially
+/// consistent (one total order that keeps each session's order).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct History {
+    /// Linearizability of the writes.
+    pub lin: LinearizabilityTester<Id, ZkSpec>,
+    /// Sequential consistency of all operations.
+    pub seq: SequentialConsistencyTester<Id, ZkSpec>,
+    /// Server crashes so far (the model's fault budget).
+    pub crashes: u8,
+}
+
+pub(super) fn record_invoke(
+    cfg: &ServiceConfig,
+    h: &History,
+    env: Envelope<&M>,
+) -> Option<History> {
+    let Msg::Client(ClientMsg::Request(f)) = env.msg else {
+        return None;
+    };
+    let client = usize::from(env.src).checked_sub(cfg.servers)?;
+    let zop = cfg
+        .scripts
+        .get(client)?
+        .get(usize::try_from(f.xid - 1).ok()?)?
+        .clone();
+    let mut next = h.clone();
+    if zop.is_write() {
+        let _ = next.lin.on_invoke(env.src, zop.clone());
+    }
+    let _ = next.seq.on_invoke(env.src, zop);
+    Some(next)
+}
+
+pub(super) fn record_return(
+    cfg: &ServiceConfig,
+    h: &History,
+    env: Envelope<&M>,
+) -> Option<History> {
+    let Msg::Client(ClientMsg::Reply(r)) = env.msg else {
+        return None;
+    };
+    let client = usize::from(env.dst).checked_sub(cfg.servers)?;
+    let zop = cfg
+        .scripts
+        .get(client)?
+        .get(usize::try_from(r.xid - 1).ok()?)?
+        .clone();
+    let ret = match (&r.body, Code::from_value(r.err)) {
+        (_, Some(c)) if c != Code::Ok => ZkRet::Err(c),
+        (Response::Stat(s), _) => ZkRet::Version(s.version),
+        (Response::GetData(d, s), _) => ZkRet::Data(d.first().copied().unwrap_or(0), s.version),
+        _ => ZkRet::Ok,
+    };
+    let mut next = h.clone();
+    if zop.is_write() {
+        let _ = next.lin.on_return(env.dst, ret.clone());
+    }
+    let _ = next.seq.on_return(env.dst, ret);
+    Some(next)
+}
+
+/// The full scripts: A creates and updates `/a` with a versioned set and reads it; B creates
+/// its ephemeral `/e1`, syncs and reads `/a`.
+pub fn full_scripts() -> [Vec<ZkOp>; 2] {
+    let a = "/a".to_string();
+    [
+        vec![
+            ZkOp::Create(a.clone(), 1),
+            ZkOp::Set(a.clone(), 2, 0),
+            ZkOp::Get(a.clone()),
+        ],
+        vec![
+            ZkOp::Create("/e1".into(), 3),
+            ZkOp::Sync(a.clone()),
+            ZkOp::Get(a),
+        ],
+    ]
+}

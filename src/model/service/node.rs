@@ -1,0 +1,237 @@
+//! The actors of the `service` model: the unmodified ZooKeeper server, and a scripted client
+//! that speaks to it with the client messages the runtime's connections carry.
+
+use super::spec::ZkOp;
+use crate::jute::proto::{op, ConnectRequest, Request, RequestFrame};
+use crate::zab::{Durable, Msg, Server, ServerState, Timer};
+use crate::zk::server::ClientMsg;
+use crate::zk::{Acl, CreateMode, DataTree};
+use stateright::actor::{Actor, Id, Out};
+use std::borrow::Cow;
+
+/// A client running a script of operations, one at a time.
+#[derive(Clone, Debug)]
+pub struct ZkClient {
+    /// Servers to connect to, in order of preference.
+    pub servers: Vec<usize>,
+    /// The operations, in order (paths starting with `/e` are created ephemeral).
+    pub script: Vec<ZkOp>,
+}
+
+/// A client's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ClientState {
+    /// Index into `servers` of the current server.
+    pub server: usize,
+    /// Its session (0 before the handshake).
+    pub session: i64,
+    /// The session password.
+    pub passwd: Vec<u8>,
+    /// The next operation of the script.
+    pub next: usize,
+    /// Whether an operation is outstanding.
+    pub waiting: bool,
+    /// Reconnections so far.
+    pub reconnects: u8,
+    /// Finished: script done, session expired, or an operation left without an answer.
+    pub done: bool,
+    /// A reconnect was told the session had expired.
+    pub expired: bool,
+}
+
+/// A server or a client of the `service` model.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A ZooKeeper server (the unmodified actor).
+    Server(Box<Server<DataTree>>),
+    /// A scripted client.
+    Client(ZkClient),
+}
+
+/// The state of a [`Node`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NodeState {
+    /// A server's state.
+    Server(Box<ServerState<DataTree>>),
+    /// A client's state.
+    Client(ClientState),
+}
+
+type M = Msg<DataTree>;
+
+impl Actor for Node {
+    type Msg = M;
+    type Timer = Timer;
+    type State = NodeState;
+    type Storage = Durable<DataTree>;
+    type Random = ();
+
+    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState {
+        match self {
+            Node::Server(s) => {
+                let mut inner = Out::new();
+                let st = s.on_start(id, storage, &mut inner);
+                o.append(&mut inner);
+                NodeState::Server(Box::new(st))
+            }
+            Node::Client(c) => {
+                let st = ClientState::default();
+                connect(c, &st, o);
+                NodeState::Client(st)
+            }
+        }
+    }
+
+    fn on_msg(&self, id: Id, state: &mut Cow<NodeState>, src: Id, msg: M, o: &mut Out<Self>) {
+        match (self, state.as_ref()) {
+            (Node::Server(s), NodeState::Server(st)) => {
+                let mut inner = Out::new();
+                let mut cow = Cow::Borrowed(st.as_ref());
+                s.on_msg(id, &mut cow, src, msg, &mut inner);
+                if let Cow::Owned(next) = cow {
+                    *state.to_mut() = NodeState::Server(Box::new(next));
+                }
+                o.append(&mut inner);
+            }
+            (Node::Client(c), NodeState::Client(st)) => {
+                if let Msg::Client(m) = msg {
+                    let mut next = st.clone();
+                    client_on_msg(c, &mut next, m, o);
+                    if next != *st {
+                        *state.to_mut() = NodeState::Client(next);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
+        if let (Node::Server(s), NodeState::Server(st)) = (self, state.as_ref()) {
+            let mut inner = Out::new();
+            let mut cow = Cow::Borrowed(st.as_ref());
+            s.on_timeout(id, &mut cow, timer, &mut inner);
+            if let Cow::Owned(next) = cow {
+                *state.to_mut() = NodeState::Server(Box::new(next));
+            }
+            o.append(&mut inner);
+        }
+    }
+}
+
+fn connect(c: &ZkClient, st: &ClientState, o: &mut Out<Node>) {
+    let req = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout: 2000,
+        session_id: st.session,
+        passwd: if st.session == 0 {
+            vec![0; 16]
+        } else {
+            st.passwd.clone()
+        },
+        read_only: Some(false),
+    };
+    o.send(
+        Id::from(c.servers[st.server]),
+        Msg::Client(ClientMsg::Connect(req)),
+    );
+}
+
+fn client_on_msg(c: &ZkClient, st: &mut ClientState, m: ClientMsg, o: &mut Out<Node>) {
+    if st.done {
+        return;
+    }
+    match m {
+        ClientMsg::Connected(r) if r.timeout == 0 => {
+            st.done = true;
+            st.expired = true;
+        }
+        ClientMsg::Connected(r) if st.waiting => {
+            // Reconnected with an operation whose outcome is unknown: stop here (the testers
+            // take one outstanding operation per client).
+            st.session = r.session_id;
+            st.done = true;
+        }
+        ClientMsg::Connected(r) => {
+            st.session = r.session_id;
+            st.passwd = r.passwd;
+            send_next(c, st, o);
+        }
+        ClientMsg::Reply(r) if st.waiting && r.xid == st.next as i32 + 1 => {
+            st.waiting = false;
+            st.next += 1;
+            send_next(c, st, o);
+        }
+        ClientMsg::Close if st.session == 0 || st.reconnects > 0 => st.done = true,
+        ClientMsg::Close => {
+            st.reconnects += 1;
+            st.server = (st.server + 1) % c.servers.len();
+            connect(c, st, o);
+        }
+        _ => {}
+    }
+}
+
+fn send_next(c: &ZkClient, st: &mut ClientState, o: &mut Out<Node>) {
+    let Some(op) = c.script.get(st.next) else {
+        st.done = true;
+        return;
+    };
+    st.waiting = true;
+    let frame = frame(st.next as i32 + 1, op);
+    o.send(
+        Id::from(c.servers[st.server]),
+        Msg::Client(ClientMsg::Request(frame)),
+    );
+}
+
+/// The request frame of a script operation.
+pub fn frame(xid: i32, zop: &ZkOp) -> RequestFrame {
+    let (code, body) = match zop {
+        ZkOp::Create(p, d) => {
+            let mode = if p.starts_with("/e") {
+                CreateMode::Ephemeral
+            } else {
+                CreateMode::Persistent
+            };
+            let body = Request::Create {
+                path: p.to_string(),
+                data: vec![*d],
+                acl: Acl::open(),
+                flags: mode as i32,
+            };
+            (op::CREATE, body)
+        }
+        ZkOp::Set(p, d, v) => (
+            op::SET_DATA,
+            Request::SetData {
+                path: p.to_string(),
+                data: vec![*d],
+                version: *v,
+            },
+        ),
+        ZkOp::Get(p) => (
+            op::GET_DATA,
+            Request::Read {
+                path: p.to_string(),
+                watch: false,
+            },
+        ),
+        ZkOp::Sync(p) => (op::SYNC, Request::Path(p.to_string())),
+    };
+    RequestFrame {
+        xid,
+        op: code,
+        body,
+    }
+}
+
+impl crate::model::env::ServerNode<DataTree> for Node {
+    fn server(state: &NodeState) -> Option<&ServerState<DataTree>> {
+        match state {
+            NodeState::Server(st) => Some(st),
+            NodeState::Client(_) => None,
+        }
+    }
+}
