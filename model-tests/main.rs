@@ -7,6 +7,7 @@ mod configs;
 mod durability;
 mod jute;
 mod phases;
+mod runtime;
 mod service;
 mod support;
 mod zk_acl;

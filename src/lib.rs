@@ -7,5 +7,6 @@ pub mod cli;
 pub mod jute;
 pub mod model;
 pub mod properties;
+pub mod runtime;
 pub mod zab;
 pub mod zk;

@@ -1,7 +1,8 @@
-//! The command line: `check` and `explore`.
+//! The command line: `check`, `explore` and `server`.
 
 pub mod check;
 pub mod explore;
+pub mod server;
 pub mod trace;
 
 use crate::model::{configs, ModelConfig};
@@ -24,6 +25,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Serve stateright's explorer for a named configuration.
     Explore(explore::ExploreArgs),
+    /// Run one server from a ZooKeeper configuration file (`zoo.cfg`).
+    Server(server::ServerArgs),
 }
 
 /// Looks a configuration up by name, with a message listing the valid names.

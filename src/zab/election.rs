@@ -34,7 +34,7 @@ pub fn leave_election<S: StateMachine>(
             return;
         }
         if cfg.heartbeats {
-            super::heartbeat::arm(o);
+            super::heartbeat::arm(cfg, true, o);
         }
         let accepted_epoch = st.durable.accepted_epoch;
         send(o, leader, Msg::FollowerInfo { accepted_epoch });

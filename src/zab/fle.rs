@@ -152,6 +152,10 @@ pub fn start_round<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &m
     let vote = own_vote(st);
     set_vote(cfg, st, vote);
     send_notifications(cfg, st, o);
+    // An ensemble of one (a standalone server) is a quorum with its own vote.
+    if has_quorum(cfg, &st.election.recv, vote) {
+        o.set_timer(Timer::Finalize, Duration::ZERO..Duration::ZERO);
+    }
 }
 
 /// A notification arrives on the election port.

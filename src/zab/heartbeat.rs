@@ -4,23 +4,31 @@
 //! On each tick an established leader drops every synced learner that did not answer the last
 //! PING (closing its connection), goes back to election if it no longer has a quorum, and
 //! otherwise pings the rest. A follower in Broadcast that heard no PING since its last tick goes
-//! back to election. In the model a timer may fire at any moment, so a tick stands for any delay:
+//! back to election (UPTODATE counts as hearing from it); so does a follower still in Discovery
+//! after a tick, as ZooKeeper's learner that cannot connect to its leader. In the model a timer
+//! may fire at any moment, so a tick stands for any delay:
 //! the heartbeat model checks that false suspicions never break safety. A learner has at most
 //! one PING outstanding, which keeps the state space finite.
 
 use super::election::go_looking;
 use super::state::{Phase, Role, ServerState};
-use super::{send, Config, Msg, Out, StateMachine, Timer};
+use super::{send, Config, ElectionMode, Msg, Out, StateMachine, Timer};
 use std::borrow::Cow;
 use std::time::Duration;
 
-/// Sets the next tick.
-pub fn arm<S: StateMachine>(o: &mut Out<S>) {
-    o.set_timer(Timer::Tick, Duration::from_secs(1)..Duration::from_secs(2));
+/// Sets the next tick: one `tickTime` for the leader and for a follower still looking for its
+/// leader (`short`), `syncLimit` ticks for a follower watching its leader.
+pub fn arm<S: StateMachine>(cfg: &Config, short: bool, o: &mut Out<S>) {
+    let period = if short {
+        cfg.tick
+    } else {
+        cfg.tick * cfg.sync_limit.max(2)
+    };
+    o.set_timer(Timer::Tick, period..period + Duration::from_millis(1));
 }
 
 /// The established leader pings every synced learner and starts a new round.
-pub fn leader_ping<S: StateMachine>(st: &mut ServerState<S>, o: &mut Out<S>) {
+pub fn leader_ping<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     let Role::Leading(leading) = &mut st.role else {
         return;
     };
@@ -28,7 +36,7 @@ pub fn leader_ping<S: StateMachine>(st: &mut ServerState<S>, o: &mut Out<S>) {
     for &learner in &leading.synced {
         send(o, learner, Msg::Ping);
     }
-    arm(o);
+    arm(cfg, true, o);
 }
 
 /// A tick: the leader drops silent learners; a follower gives up on a silent leader.
@@ -47,7 +55,7 @@ pub fn process_tick<S: StateMachine>(
                 send(o, learner, Msg::Disconnected);
             }
             if cfg.is_quorum_of(leading.cepoch.keys()) {
-                leader_ping(st, o);
+                leader_ping(cfg, st, o);
             } else {
                 go_looking(cfg, st, None, o);
             }
@@ -57,12 +65,20 @@ pub fn process_tick<S: StateMachine>(
             let st = state.to_mut();
             if heard {
                 st.following_mut().expect("following").heard = false;
-                arm(o);
+                arm(cfg, false, o);
             } else {
                 go_looking(cfg, st, None, o);
             }
         }
-        Role::Following(_) => arm(o),
+        Role::Following(f) if f.phase == Phase::Discovery && cfg.election == ElectionMode::Fast => {
+            // No LEADERINFO within a tick: with FLE a learner may decide before its leader
+            // does, and the leader ignores FOLLOWERINFO until it leads. As ZooKeeper's learner
+            // whose connection to the leader fails, go back to election (a new round, so FLE's
+            // round bound keeps this finite); the leader's answer to the new round's
+            // notification leads here again. The oracle tells the leader first: no such case.
+            go_looking(cfg, state.to_mut(), None, o);
+        }
+        Role::Following(_) => arm(cfg, false, o),
         _ => {}
     }
 }

@@ -98,6 +98,12 @@ pub struct Config {
     /// Whether leader and followers exchange PING on a timer and give up on silence. The
     /// runtime turns it on; most models leave it off and reset connections instead.
     pub heartbeats: bool,
+    /// ZooKeeper's `tickTime`: the leader's PING and session-tracker period. Timers carry
+    /// durations only for the runtime; the model fires any set timer at any moment.
+    pub tick: std::time::Duration,
+    /// ZooKeeper's `syncLimit`: ticks a follower waits for its leader's PING before it gives
+    /// up.
+    pub sync_limit: u32,
 }
 
 impl Config {
@@ -111,6 +117,8 @@ impl Config {
             fine_grained: false,
             bug: None,
             heartbeats: false,
+            tick: std::time::Duration::from_secs(2),
+            sync_limit: 5,
         }
     }
 

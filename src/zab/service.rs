@@ -80,10 +80,9 @@ impl<'a, 'b, S: StateMachine> Host<'a, 'b, S> {
 
     /// Starts the session tick (the leader's tracker).
     pub fn set_session_timer(&mut self) {
-        self.o.set_timer(
-            Timer::Session,
-            Duration::from_secs(1)..Duration::from_secs(2),
-        );
+        let tick = self.cfg.tick;
+        self.o
+            .set_timer(Timer::Session, tick..tick + Duration::from_millis(1));
     }
 }
 

@@ -83,6 +83,11 @@ pub fn leader_sync_learner<S: StateMachine>(
         choose_sync(&st.durable, peer_last)
     };
     leading.synced.insert(learner);
+    if cfg.heartbeats {
+        // Its ACKEPOCH is word from it: the next tick must not count it as silent before it
+        // has had a PING to answer.
+        leading.heard.insert(learner);
+    }
     send(
         o,
         learner,
@@ -327,7 +332,7 @@ pub fn leader_try_establish<S: StateMachine>(
         send(o, learner, Msg::UpToDate { committed: last });
     }
     if cfg.heartbeats {
-        super::heartbeat::leader_ping(st, o);
+        super::heartbeat::leader_ping(cfg, st, o);
     }
 }
 
@@ -353,4 +358,6 @@ pub fn follower_process_uptodate<S: StateMachine>(
     let following = st.following_mut().expect("following");
     following.phase = Phase::Broadcast;
     following.uncommitted.clear();
+    // UPTODATE is word from the leader: the first heartbeat tick must not count it as silent.
+    following.heard = cfg.heartbeats;
 }

@@ -1,0 +1,158 @@
+//! The client port: ZooKeeper's jute protocol between real clients and the server actor, and
+//! the four-letter words.
+//!
+//! Each connection gets an id (from [`CLIENT_BASE`] up) under which the actor knows it. The
+//! reader turns the connect frame and then each request frame into a [`ClientMsg`] for the
+//! actor; the writer encodes what the actor sends back. A malformed, truncated or oversized
+//! frame closes that connection with a logged reason; the server and other sessions go on.
+
+use super::four;
+use super::node::Event;
+use crate::jute::{codec, frame_length};
+use crate::zab::Msg;
+use crate::zk::server::ClientMsg;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// Connection ids start here (server ids are below).
+pub const CLIENT_BASE: usize = 1 << 20;
+
+/// The open client connections, by id.
+#[derive(Default)]
+pub struct Registry {
+    conns: Mutex<HashMap<usize, UnboundedSender<ClientMsg>>>,
+    next: AtomicUsize,
+}
+
+impl Registry {
+    /// Hands `msg` to connection `id` (dropped if it is gone).
+    pub fn send(&self, id: usize, msg: ClientMsg) {
+        if let Some(tx) = self.conns.lock().expect("registry").get(&id) {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// Open connections.
+    pub fn count(&self) -> usize {
+        self.conns.lock().expect("registry").len()
+    }
+
+    fn open(&self) -> (usize, UnboundedReceiver<ClientMsg>) {
+        let id = CLIENT_BASE + self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = unbounded_channel();
+        self.conns.lock().expect("registry").insert(id, tx);
+        (id, rx)
+    }
+
+    fn close(&self, id: usize) {
+        self.conns.lock().expect("registry").remove(&id);
+    }
+}
+
+/// What a connection needs besides its socket.
+#[derive(Clone)]
+pub struct ClientPort {
+    /// The actor's inbox.
+    pub inbox: Sender<Event>,
+    /// The open connections.
+    pub registry: Arc<Registry>,
+    /// The four-letter words and what they need to answer.
+    pub four: Arc<four::Context>,
+}
+
+/// Accepts clients on `listener`.
+pub async fn accept(listener: TcpListener, port: ClientPort) {
+    loop {
+        let Ok((stream, from)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let port = port.clone();
+        tokio::spawn(async move {
+            if let Err(reason) = serve(stream, &port).await {
+                tracing::warn!(%from, reason, "client connection closed");
+            }
+        });
+    }
+}
+
+async fn serve(stream: TcpStream, port: &ClientPort) -> Result<(), String> {
+    let (mut rd, wr) = stream.into_split();
+    let mut header = [0u8; 4];
+    if rd.read_exact(&mut header).await.is_err() {
+        return Ok(());
+    }
+    if let Some(cmd) = four::command(&header) {
+        let answer = port.four.answer(cmd, &port.inbox).await;
+        let mut wr = wr;
+        let _ = wr.write_all(answer.as_bytes()).await;
+        let _ = wr.shutdown().await;
+        return Ok(());
+    }
+    let (id, rx) = port.registry.open();
+    let writer = tokio::spawn(write_loop(wr, rx));
+    let result = read_loop(&mut rd, header, id, &port.inbox).await;
+    port.registry.close(id);
+    let _ = port.inbox.send(Event::Msg {
+        src: id,
+        msg: Msg::Client(ClientMsg::Close),
+    });
+    writer.abort();
+    result
+}
+
+async fn read_loop(
+    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    first: [u8; 4],
+    id: usize,
+    inbox: &Sender<Event>,
+) -> Result<(), String> {
+    let mut header = first;
+    let mut connected = false;
+    loop {
+        let len = frame_length(header).map_err(|e| e.to_string())?;
+        let mut body = vec![0u8; len];
+        rd.read_exact(&mut body)
+            .await
+            .map_err(|e| format!("truncated frame: {e}"))?;
+        let msg = if connected {
+            ClientMsg::Request(codec::decode_request(&body).map_err(|e| e.to_string())?)
+        } else {
+            connected = true;
+            ClientMsg::Connect(codec::decode_connect_request(&body).map_err(|e| e.to_string())?)
+        };
+        let event = Event::Msg {
+            src: id,
+            msg: Msg::Client(msg),
+        };
+        if inbox.send(event).is_err() {
+            return Ok(());
+        }
+        if rd.read_exact(&mut header).await.is_err() {
+            return Ok(());
+        }
+    }
+}
+
+async fn write_loop(mut wr: OwnedWriteHalf, mut rx: UnboundedReceiver<ClientMsg>) {
+    while let Some(msg) = rx.recv().await {
+        let body = match msg {
+            ClientMsg::Connected(r) => codec::encode_connect_response(&r),
+            ClientMsg::Reply(r) => codec::encode_reply(&r),
+            ClientMsg::Close => break,
+            _ => continue,
+        };
+        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+        frame.extend(body);
+        if wr.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+}

@@ -1,0 +1,131 @@
+//! The four-letter words (`echo srvr | nc host 2181`), answered from the server's state
+//! between two steps, and only when `4lw.commands.whitelist` lets them.
+
+use super::node::{role_name, Event};
+use crate::zab::ServerState;
+use crate::zk::DataTree;
+use std::sync::mpsc::Sender;
+
+/// The words zabkeeper answers.
+pub const WORDS: [&str; 7] = ["ruok", "srvr", "stat", "isro", "mntr", "conf", "envi"];
+
+/// The version string the words report.
+pub const VERSION: &str = concat!("3.8.0-zabkeeper-", env!("CARGO_PKG_VERSION"));
+
+/// The word a connection opened with, if its first four bytes are one.
+pub fn command(header: &[u8; 4]) -> Option<&'static str> {
+    let text = std::str::from_utf8(header).ok()?;
+    WORDS.iter().copied().find(|w| *w == text)
+}
+
+/// What the words need to know besides the state.
+pub struct Context {
+    /// `4lw.commands.whitelist`.
+    pub whitelist: Vec<String>,
+    /// Whether the server is standalone (`Mode: standalone`).
+    pub standalone: bool,
+    /// Whether it votes.
+    pub voter: bool,
+    /// `conf`'s lines.
+    pub conf: Vec<(String, String)>,
+    /// Open client connections.
+    pub connections: std::sync::Arc<super::client::Registry>,
+}
+
+impl Context {
+    /// The answer to `cmd`.
+    pub async fn answer(&self, cmd: &str, inbox: &Sender<Event>) -> String {
+        if !self.whitelist.iter().any(|w| w == "*" || w == cmd) {
+            return format!("{cmd} is not executed because it is not in the whitelist.\n");
+        }
+        match cmd {
+            "ruok" => return "imok".to_string(),
+            "conf" => {
+                return self
+                    .conf
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}\n"))
+                    .collect()
+            }
+            "envi" => return envi(),
+            _ => {}
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (standalone, voter) = (self.standalone, self.voter);
+        let conns = self.connections.count();
+        let cmd = cmd.to_string();
+        let inspect = move |st: &ServerState<DataTree>| {
+            let _ = tx.send(describe(&cmd, st, standalone, voter, conns));
+        };
+        if inbox.send(Event::Inspect(Box::new(inspect))).is_err() {
+            return "This ZooKeeper instance is not currently serving requests\n".to_string();
+        }
+        rx.await.unwrap_or_default()
+    }
+}
+
+fn mode(st: &ServerState<DataTree>, standalone: bool, voter: bool) -> &'static str {
+    if standalone {
+        "standalone"
+    } else {
+        role_name(st, voter)
+    }
+}
+
+fn describe(
+    cmd: &str,
+    st: &ServerState<DataTree>,
+    standalone: bool,
+    voter: bool,
+    conns: usize,
+) -> String {
+    let serving = st.local.serving;
+    if !serving && cmd != "isro" {
+        return "This ZooKeeper instance is not currently serving requests\n".to_string();
+    }
+    let nodes = st.sm.nodes().len();
+    match cmd {
+        "isro" => if serving { "rw" } else { "null" }.to_string(),
+        "mntr" => {
+            let watches: usize = st.local.watches.list().len();
+            let ephemerals: usize = st
+                .sm
+                .sessions()
+                .keys()
+                .map(|s| st.sm.ephemerals(*s).count())
+                .sum();
+            format!(
+                "zk_version\t{VERSION}\nzk_server_state\t{}\nzk_znode_count\t{nodes}\n\
+                 zk_watch_count\t{watches}\nzk_ephemerals_count\t{ephemerals}\n\
+                 zk_num_alive_connections\t{conns}\nzk_outstanding_requests\t0\n\
+                 zk_last_zxid\t0x{:x}\n",
+                mode(st, standalone, voter),
+                st.committed.0
+            )
+        }
+        _ => {
+            let clients = if cmd == "stat" { "Clients:\n\n" } else { "" };
+            format!(
+                "Zookeeper version: {VERSION}\n{clients}Latency min/avg/max: 0/0.0/0\n\
+                 Received: 0\nSent: 0\nConnections: {conns}\nOutstanding: 0\nZxid: 0x{:x}\n\
+                 Mode: {}\nNode count: {nodes}\n",
+                st.committed.0,
+                mode(st, standalone, voter)
+            )
+        }
+    }
+}
+
+fn envi() -> String {
+    let mut out = String::from("Environment:\n");
+    out.push_str(&format!("zookeeper.version={VERSION}\n"));
+    if let Ok(host) = std::env::var("HOSTNAME") {
+        out.push_str(&format!("host.name={host}\n"));
+    }
+    out.push_str(&format!("os.name={}\n", std::env::consts::OS));
+    out.push_str(&format!("os.arch={}\n", std::env::consts::ARCH));
+    if let Ok(dir) = std::env::current_dir() {
+        out.push_str(&format!("user.dir={}\n", dir.display()));
+    }
+    out
+}

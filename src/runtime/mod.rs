@@ -1,0 +1,223 @@
+//! The runtime: the unmodified server actor over TCP, with its storage on disk.
+//!
+//! [`start`] builds the actor from a `zoo.cfg` ([`config`]), recovers its `Storage` from the
+//! data directory ([`storage`]), opens the election, quorum and client ports ([`peer`],
+//! [`client`]) and runs the actor loop on its own thread ([`node`]). Everything the runtime
+//! does is deliver inputs (messages, timer firings, the clock) and carry out the actor's
+//! commands, saves before sends.
+
+pub mod client;
+pub mod config;
+pub mod four;
+pub mod node;
+pub mod peer;
+pub mod storage;
+pub mod timers;
+
+use crate::zab::msg::Channel;
+use crate::zab::{Config, Durable, ElectionMode, Msg, Server, Snapshot};
+use crate::zk::server::{Local, ZkOptions};
+use crate::zk::session::SessionLimits;
+use crate::zk::DataTree;
+use config::ZooConfig;
+use node::{Event, Outlet};
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// A running server.
+pub struct Running {
+    /// The actor loop's inbox (send [`Event::Stop`] to stop it).
+    pub inbox: Sender<Event>,
+    /// The actor loop's thread; its result says why it stopped.
+    pub thread: std::thread::JoinHandle<Result<(), String>>,
+    /// Where clients connect.
+    pub client_addr: SocketAddr,
+}
+
+/// Which index each configured server has in the actor's ensemble: voters first, in id order,
+/// then observers.
+pub fn indices(cfg: &ZooConfig) -> Vec<u64> {
+    let voters = cfg.servers.iter().filter(|(_, s)| !s.observer);
+    let observers = cfg.servers.iter().filter(|(_, s)| s.observer);
+    voters.chain(observers).map(|(id, _)| *id).collect()
+}
+
+/// The server actor `zoo.cfg` describes.
+pub fn actor(cfg: &ZooConfig) -> Server<DataTree> {
+    let voters = cfg.servers.values().filter(|s| !s.observer).count().max(1);
+    let observers = cfg.servers.values().filter(|s| s.observer).count();
+    let mut zab = Config::new(voters);
+    zab.observers = observers;
+    zab.election = ElectionMode::Fast;
+    zab.heartbeats = true;
+    zab.tick = Duration::from_millis(u64::from(cfg.tick_time));
+    zab.sync_limit = cfg.sync_limit;
+    let opts = ZkOptions {
+        limits: SessionLimits {
+            tick_ms: cfg.tick_time as i32,
+            min_ms: cfg.min_session_timeout as i32,
+            max_ms: cfg.max_session_timeout as i32,
+        },
+        super_digest: std::env::var("ZABKEEPER_SUPER_DIGEST").ok(),
+    };
+    let mut server = Server::new(Arc::new(zab)).with_local(Local::with_options(opts));
+    if cfg.extended_types_enabled {
+        server.seed = Some(Durable {
+            snapshot: Snapshot {
+                zxid: Default::default(),
+                state: DataTree::new(true),
+            },
+            ..Durable::default()
+        });
+    }
+    server
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("{host}:{port}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host}:{port}: no address"))
+}
+
+struct Net {
+    me: usize,
+    links: HashMap<(usize, Channel), UnboundedSender<Msg<DataTree>>>,
+    clients: Arc<client::Registry>,
+    inbox: Sender<Event>,
+}
+
+impl Outlet for Net {
+    fn send(&self, dst: usize, msg: Msg<DataTree>) {
+        if dst == self.me {
+            let _ = self.inbox.send(Event::Msg { src: dst, msg });
+        } else if dst >= client::CLIENT_BASE {
+            if let Msg::Client(m) = msg {
+                self.clients.send(dst, m);
+            }
+        } else if let Some(link) = self.links.get(&(dst, msg.channel())) {
+            let _ = link.send(msg);
+        }
+    }
+}
+
+/// Starts server `myid` of `cfg` on the tokio runtime `rt`.
+pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<Running, String> {
+    let ids = indices(cfg);
+    let me = ids.iter().position(|&id| id == myid).unwrap_or(0);
+    let (disk, recovered, warnings) =
+        storage::DataDir::open(&cfg.data_dir).map_err(|e| e.to_string())?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let actor = actor(cfg);
+    let (inbox, rx) = std::sync::mpsc::channel();
+    let clients = Arc::new(client::Registry::default());
+    let mut links = HashMap::new();
+    for (idx, id) in ids.iter().enumerate().filter(|(i, _)| *i != me) {
+        let entry = &cfg.servers[id];
+        for (channel, port) in [
+            (Channel::Election, entry.election_port),
+            (Channel::Quorum, entry.quorum_port),
+        ] {
+            let addr = resolve(&entry.host, port)?;
+            let tx = peer::link(rt, me, idx, addr, channel, inbox.clone());
+            links.insert((idx, channel), tx);
+        }
+    }
+    if let Some(entry) = cfg.servers.get(&myid) {
+        for (channel, port) in [
+            (Channel::Election, entry.election_port),
+            (Channel::Quorum, entry.quorum_port),
+        ] {
+            let addr = resolve(&entry.host, port)?;
+            let listener = rt
+                .block_on(TcpListener::bind(addr))
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            rt.spawn(peer::accept(listener, ids.len(), channel, inbox.clone()));
+        }
+    }
+    let client_addr = client_address(cfg, myid)?;
+    let listener = rt
+        .block_on(TcpListener::bind(client_addr))
+        .map_err(|e| format!("cannot listen on {client_addr}: {e}"))?;
+    let client_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let four = four::Context {
+        whitelist: cfg.four_letter_words.clone(),
+        standalone: cfg.standalone(),
+        voter: actor.cfg.is_voter(me),
+        conf: conf_lines(cfg, myid, client_addr),
+        connections: clients.clone(),
+    };
+    let port = client::ClientPort {
+        inbox: inbox.clone(),
+        registry: clients.clone(),
+        four: Arc::new(four),
+    };
+    rt.spawn(client::accept(listener, port));
+    let outlet: Arc<dyn Outlet> = Arc::new(Net {
+        me,
+        links,
+        clients,
+        inbox: inbox.clone(),
+    });
+    let timers = timers::Timers::new(inbox.clone(), rt.clone());
+    let thread = std::thread::Builder::new()
+        .name(format!("zab-{myid}"))
+        .spawn(move || node::run(actor, me, disk, recovered, rx, timers, outlet))
+        .map_err(|e| e.to_string())?;
+    Ok(Running {
+        inbox,
+        thread,
+        client_addr,
+    })
+}
+
+fn client_address(cfg: &ZooConfig, myid: u64) -> Result<SocketAddr, String> {
+    if let Some(addr) = cfg.servers.get(&myid).and_then(|s| s.client) {
+        return Ok(addr);
+    }
+    let port = cfg.client_port.ok_or("clientPort is not set")?;
+    let host = cfg.client_port_address.as_deref().unwrap_or("0.0.0.0");
+    resolve(host, port)
+}
+
+fn conf_lines(cfg: &ZooConfig, myid: u64, client: SocketAddr) -> Vec<(String, String)> {
+    let mut lines = vec![
+        ("clientPort".to_string(), client.port().to_string()),
+        ("clientPortAddress".into(), client.ip().to_string()),
+        ("dataDir".into(), cfg.data_dir.display().to_string()),
+        ("dataLogDir".into(), cfg.data_log_dir.display().to_string()),
+        ("tickTime".into(), cfg.tick_time.to_string()),
+        ("maxClientCnxns".into(), cfg.max_client_cnxns.to_string()),
+        (
+            "minSessionTimeout".into(),
+            cfg.min_session_timeout.to_string(),
+        ),
+        (
+            "maxSessionTimeout".into(),
+            cfg.max_session_timeout.to_string(),
+        ),
+        ("serverId".into(), myid.to_string()),
+    ];
+    if !cfg.standalone() {
+        lines.push(("initLimit".into(), cfg.init_limit.to_string()));
+        lines.push(("syncLimit".into(), cfg.sync_limit.to_string()));
+        for (id, s) in &cfg.servers {
+            let role = if s.observer {
+                "observer"
+            } else {
+                "participant"
+            };
+            let value = format!("{}:{}:{}:{role}", s.host, s.quorum_port, s.election_port);
+            lines.push((format!("server.{id}"), value));
+        }
+    }
+    lines
+}

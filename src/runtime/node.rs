@@ -1,0 +1,193 @@
+//! The actor loop: one thread owns the server's state and runs one actor step per event.
+//!
+//! Events (peer messages, client messages, timer firings, the clock) arrive in one inbox. The
+//! loop takes what is waiting (a batch), runs each event as exactly one step of the unmodified
+//! [`Server`] actor, then carries out the batch's commands in the order the durability rule
+//! needs: the last `Save` of the batch is written and fsynced first, and only then are the
+//! batch's messages sent (group commit: several steps, one fsync). A later save in a batch
+//! contains every earlier one's effects, so the disk never holds less than what a sent
+//! message vouches for. Timers are set and cancelled as the steps ask.
+//!
+//! The loop decides nothing about the protocol: it only delivers inputs and runs outputs.
+
+use super::storage::{DataDir, ZkDurable};
+use super::timers::Timers;
+use crate::zab::{Msg, Role, Server, ServerState};
+use crate::zk::server::ClientMsg;
+use crate::zk::DataTree;
+use stateright::actor::{Actor, Command, Id, Out};
+use std::borrow::Cow;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A read-only look at the state between two steps.
+pub type Inspector = Box<dyn FnOnce(&ServerState<DataTree>) + Send>;
+
+/// What reaches the actor loop.
+pub enum Event {
+    /// A message from a peer (`src` < servers) or a client connection.
+    Msg {
+        /// The sender.
+        src: usize,
+        /// The message.
+        msg: Msg<DataTree>,
+    },
+    /// A timer fired (stale generations are ignored).
+    Timer(crate::zab::Timer, u64),
+    /// A question about the state for the four-letter words; answered without a step.
+    Inspect(Inspector),
+    /// Stop the loop.
+    Stop,
+}
+
+/// Where the loop sends what the actor emits.
+pub trait Outlet: Send + Sync {
+    /// Sends `msg` from this server to `dst` (a peer or a client connection).
+    fn send(&self, dst: usize, msg: Msg<DataTree>);
+}
+
+/// Runs the actor loop until [`Event::Stop`] or a storage failure (the error is returned:
+/// a server that cannot make its state durable must stop rather than go on).
+pub fn run(
+    actor: Server<DataTree>,
+    me: usize,
+    mut disk: DataDir,
+    recovered: Option<ZkDurable>,
+    inbox: Receiver<Event>,
+    timers: Timers,
+    outlet: Arc<dyn Outlet>,
+) -> Result<(), String> {
+    let mut o = Out::new();
+    let mut state = Cow::Owned(actor.on_start(Id::from(me), &recovered, &mut o));
+    let voter = actor.cfg.is_voter(me);
+    let mut last_role = role_name(&state, voter);
+    tracing::info!(server = me, role = last_role, "started");
+    let mut batch = Batch::default();
+    batch.absorb(o, &timers);
+    batch.flush(&mut disk, outlet.as_ref())?;
+    let mut clock = 0;
+    loop {
+        // Time is an input: the clock reading goes in as a step before the events it stamps.
+        let now = now_ms();
+        if now != clock {
+            clock = now;
+            let msg = Msg::Client(ClientMsg::Clock(now));
+            step_msg(&actor, me, &mut state, me, msg, &mut batch, &timers);
+        }
+        let first = match inbox.recv_timeout(actor.cfg.tick) {
+            Ok(e) => e,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let mut events = vec![first];
+        while events.len() < 512 {
+            match inbox.try_recv() {
+                Ok(e) => events.push(e),
+                Err(_) => break,
+            }
+        }
+        for event in events {
+            match event {
+                Event::Msg { src, msg } => {
+                    tracing::trace!(server = me, src, ?msg, "deliver");
+                    step_msg(&actor, me, &mut state, src, msg, &mut batch, &timers)
+                }
+                Event::Timer(t, generation) => {
+                    if timers.fire(&t, generation) {
+                        tracing::trace!(server = me, timer = ?t, "timeout");
+                        let mut o = Out::new();
+                        actor.on_timeout(Id::from(me), &mut state, &t, &mut o);
+                        batch.absorb(o, &timers);
+                    }
+                }
+                Event::Inspect(f) => f(&state),
+                Event::Stop => {
+                    batch.flush(&mut disk, outlet.as_ref())?;
+                    return Ok(());
+                }
+            }
+        }
+        batch.flush(&mut disk, outlet.as_ref())?;
+        let role = role_name(&state, voter);
+        if role != last_role {
+            tracing::info!(
+                server = me,
+                from = last_role,
+                to = role,
+                epoch = state.durable.current_epoch,
+                "role change"
+            );
+            last_role = role;
+        }
+    }
+}
+
+fn step_msg(
+    actor: &Server<DataTree>,
+    me: usize,
+    state: &mut Cow<'_, ServerState<DataTree>>,
+    src: usize,
+    msg: Msg<DataTree>,
+    batch: &mut Batch,
+    timers: &Timers,
+) {
+    let mut o = Out::new();
+    actor.on_msg(Id::from(me), state, Id::from(src), msg, &mut o);
+    batch.absorb(o, timers);
+}
+
+/// The commands of the steps since the last flush.
+#[derive(Default)]
+struct Batch {
+    save: Option<ZkDurable>,
+    sends: Vec<(usize, Msg<DataTree>)>,
+}
+
+impl Batch {
+    fn absorb(&mut self, o: Out<Server<DataTree>>, timers: &Timers) {
+        for cmd in o {
+            match cmd {
+                Command::Save(d) => self.save = Some(d),
+                Command::Send(dst, msg) => self.sends.push((usize::from(dst), msg)),
+                Command::SetTimer(t, range) => timers.set(t, range),
+                Command::CancelTimer(t) => timers.cancel(&t),
+                Command::ChooseRandom(..) => {}
+            }
+        }
+    }
+
+    /// Makes the last save durable, then sends.
+    fn flush(&mut self, disk: &mut DataDir, outlet: &dyn Outlet) -> Result<(), String> {
+        if let Some(d) = self.save.take() {
+            let start = Instant::now();
+            disk.save(&d).map_err(|e| e.to_string())?;
+            let took = start.elapsed();
+            if took > Duration::from_millis(50) {
+                tracing::warn!(ms = took.as_millis() as u64, "slow fsync");
+            } else {
+                tracing::trace!(us = took.as_micros() as u64, "fsync");
+            }
+        }
+        for (dst, msg) in self.sends.drain(..) {
+            outlet.send(dst, msg);
+        }
+        Ok(())
+    }
+}
+
+/// The role as ZooKeeper's `srvr` names it.
+pub fn role_name(st: &ServerState<DataTree>, voter: bool) -> &'static str {
+    match &st.role {
+        Role::Looking => "looking",
+        Role::Following(_) if !voter => "observer",
+        Role::Following(_) => "follower",
+        Role::Leading(_) => "leader",
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
