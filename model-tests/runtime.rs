@@ -175,7 +175,11 @@ fn standalone_server_keeps_acknowledged_writes_across_a_restart() {
     let node = Node::start(&cfg, &dir);
     let mut c = Client::connect(addr, Duration::from_secs(10));
     for i in 0..20 {
-        assert_eq!(c.get(&format!("/n{i}")).as_deref(), Some(&b"v"[..]), "/n{i}");
+        assert_eq!(
+            c.get(&format!("/n{i}")).as_deref(),
+            Some(&b"v"[..]),
+            "/n{i}"
+        );
     }
     node.stop();
 }
@@ -214,7 +218,10 @@ fn three_servers_replicate_and_elect_a_new_leader_when_one_stops() {
         let mut c = Client::connect(addr, Duration::from_secs(20));
         let start = Instant::now();
         while c.get("/replicated").is_none() {
-            assert!(start.elapsed() < Duration::from_secs(10), "{addr} never saw it");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{addr} never saw it"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -228,7 +235,10 @@ fn three_servers_replicate_and_elect_a_new_leader_when_one_stops() {
         if err == Code::Ok as i32 || err == Code::NodeExists as i32 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "no leader: {err}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no leader: {err}"
+        );
         b = Client::connect(addrs[1], Duration::from_secs(20));
     }
     assert_eq!(b.get("/replicated").as_deref(), Some(&b"hello"[..]));
