@@ -24,6 +24,7 @@ fn main() -> ExitCode {
                 .init();
             cli::server::run(args).map(|()| true)
         }
+        Command::Ensemble(args) => cli::ensemble::run(args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

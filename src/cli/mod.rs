@@ -1,6 +1,7 @@
-//! The command line: `check`, `explore` and `server`.
+//! The command line: `check`, `explore`, `server` and `ensemble`.
 
 pub mod check;
+pub mod ensemble;
 pub mod explore;
 pub mod server;
 pub mod trace;
@@ -27,6 +28,8 @@ pub enum Command {
     Explore(explore::ExploreArgs),
     /// Run one server from a ZooKeeper configuration file (`zoo.cfg`).
     Server(server::ServerArgs),
+    /// Start a local ensemble on loopback, print its connect string, stop it on Ctrl-C.
+    Ensemble(ensemble::EnsembleArgs),
 }
 
 /// Looks a configuration up by name, with a message listing the valid names.

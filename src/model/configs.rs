@@ -48,6 +48,7 @@ pub struct ModelConfig {
 pub const NAMES: &[&str] = &[
     "small",
     "broadcast",
+    "snapshot",
     "recovery",
     "heartbeat",
     "newleader",
@@ -62,6 +63,7 @@ impl ModelConfig {
         match name {
             "small" => Some(small()),
             "broadcast" => Some(broadcast()),
+            "snapshot" => Some(snapshot()),
             "recovery" => Some(recovery()),
             "heartbeat" => Some(heartbeat()),
             "newleader" => Some(newleader()),
@@ -161,6 +163,20 @@ pub fn broadcast() -> ModelConfig {
         seed_committed: vec![],
         sync_witnesses: false,
         server: config(3),
+    }
+}
+
+/// `broadcast` with the runtime's snapshotting at its most eager (`snapCount` = 1): every
+/// commit folds the log into a snapshot and saves it, so a server that crashes and comes back
+/// behind the leader's snapshot is synced by SNAP.
+pub fn snapshot() -> ModelConfig {
+    let mut server = config(3);
+    server.snap_count = Some(1);
+    ModelConfig {
+        name: "snapshot",
+        about: "3 servers from empty disks, 2 client writes, 1 crash, a snapshot at every commit",
+        server,
+        ..broadcast()
     }
 }
 

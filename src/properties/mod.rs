@@ -86,6 +86,8 @@ pub fn all(cfg: &ModelConfig) -> Vec<Property<ZabModel>> {
             "a learner is synced by TRUNC",
             liveness_witnesses::synced_by_trunc,
         ));
+    }
+    if cfg.sync_witnesses || cfg.server.snap_count.is_some() {
         props.push(Property::sometimes(
             "a learner is synced by SNAP",
             liveness_witnesses::synced_by_snap,

@@ -7,7 +7,10 @@ use crate::zk::DataTree;
 use std::sync::mpsc::Sender;
 
 /// The words zabkeeper answers.
-pub const WORDS: [&str; 7] = ["ruok", "srvr", "stat", "isro", "mntr", "conf", "envi"];
+pub const WORDS: [&str; 13] = [
+    "ruok", "srvr", "stat", "isro", "mntr", "conf", "envi", "cons", "wchs", "wchc", "wchp", "dump",
+    "dirs",
+];
 
 /// The version string the words report.
 pub const VERSION: &str = concat!("3.8.0-zabkeeper-", env!("CARGO_PKG_VERSION"));
@@ -30,6 +33,8 @@ pub struct Context {
     pub conf: Vec<(String, String)>,
     /// Open client connections.
     pub connections: std::sync::Arc<super::client::Registry>,
+    /// The data directory (`dirs`).
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Context {
@@ -48,6 +53,10 @@ impl Context {
                     .collect()
             }
             "envi" => return envi(),
+            "dirs" => {
+                let size = dir_size(&self.data_dir);
+                return format!("datadir_size: {size}\nlogdir_size: {size}\n");
+            }
             _ => {}
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -85,6 +94,7 @@ fn describe(
     }
     let nodes = st.sm.nodes().len();
     match cmd {
+        "cons" | "wchs" | "wchc" | "wchp" | "dump" => watches_and_sessions(cmd, st),
         "isro" => if serving { "rw" } else { "null" }.to_string(),
         "mntr" => {
             let watches: usize = st.local.watches.list().len();
@@ -128,4 +138,89 @@ fn envi() -> String {
         out.push_str(&format!("user.dir={}\n", dir.display()));
     }
     out
+}
+
+/// The words about connections, watches and sessions.
+fn watches_and_sessions(cmd: &str, st: &ServerState<DataTree>) -> String {
+    use std::collections::{BTreeMap, BTreeSet};
+    let watches = st.local.watches.list();
+    let mut by_path: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    let mut by_session: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+    for (path, session, _) in &watches {
+        by_path.entry(path).or_default().insert(*session);
+        by_session.entry(*session).or_default().insert(path);
+    }
+    let mut out = String::new();
+    match cmd {
+        "cons" => {
+            for (id, c) in &st.local.conns {
+                let queued = c.queue.len();
+                out.push_str(&format!(
+                    " /client-{id}[1](queued={queued},sid=0x{:x},to={})\n",
+                    c.session, c.timeout
+                ));
+            }
+            out.push('\n');
+        }
+        "wchs" => {
+            out = format!(
+                "{} connections watching {} paths\nTotal watches:{}\n",
+                by_session.len(),
+                by_path.len(),
+                watches.len()
+            );
+        }
+        "wchc" => {
+            for (session, paths) in &by_session {
+                out.push_str(&format!("0x{session:x}\n"));
+                for p in paths {
+                    out.push_str(&format!("\t{p}\n"));
+                }
+            }
+        }
+        "wchp" => {
+            for (path, sessions) in &by_path {
+                out.push_str(&format!("{path}\n"));
+                for s in sessions {
+                    out.push_str(&format!("\t0x{s:x}\n"));
+                }
+            }
+        }
+        _ => {
+            let sessions = st.sm.sessions();
+            out.push_str(&format!("Global Sessions({}):\n", sessions.len()));
+            for (s, timeout) in sessions {
+                out.push_str(&format!("0x{s:x}\t{timeout}ms\n"));
+            }
+            let owners: Vec<_> = sessions
+                .keys()
+                .filter(|s| st.sm.ephemerals(**s).next().is_some())
+                .collect();
+            out.push_str(&format!(
+                "ephemeral nodes dump:\nSessions with Ephemerals ({}):\n",
+                owners.len()
+            ));
+            for s in owners {
+                out.push_str(&format!("0x{s:x}:\n"));
+                for p in st.sm.ephemerals(*s) {
+                    out.push_str(&format!("\t{p}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }

@@ -57,6 +57,7 @@ pub fn actor(cfg: &ZooConfig) -> Server<DataTree> {
     zab.heartbeats = true;
     zab.tick = Duration::from_millis(u64::from(cfg.tick_time));
     zab.sync_limit = cfg.sync_limit;
+    zab.snap_count = Some(cfg.snap_count.max(1) as usize);
     let opts = ZkOptions {
         limits: SessionLimits {
             tick_ms: cfg.tick_time as i32,
@@ -154,6 +155,7 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
         voter: actor.cfg.is_voter(me),
         conf: conf_lines(cfg, myid, client_addr),
         connections: clients.clone(),
+        data_dir: cfg.data_dir.clone(),
     };
     let port = client::ClientPort {
         inbox: inbox.clone(),

@@ -104,6 +104,9 @@ pub struct Config {
     /// ZooKeeper's `syncLimit`: ticks a follower waits for its leader's PING before it gives
     /// up.
     pub sync_limit: u32,
+    /// ZooKeeper's `snapCount`: committed transactions in the log before the server folds them
+    /// into a snapshot (None: never, as in the models).
+    pub snap_count: Option<usize>,
 }
 
 impl Config {
@@ -119,6 +122,7 @@ impl Config {
             heartbeats: false,
             tick: std::time::Duration::from_secs(2),
             sync_limit: 5,
+            snap_count: None,
         }
     }
 

@@ -6,7 +6,7 @@
 
 use super::broadcast;
 use super::state::{Phase, Role, ServerState};
-use super::{Config, Msg, Out, StateMachine, Timer};
+use super::{Config, Msg, Out, Snapshot, StateMachine, Timer};
 use stateright::actor::Id;
 use std::borrow::Cow;
 use std::time::Duration;
@@ -96,4 +96,27 @@ pub(crate) fn end_step<S: StateMachine>(
     if !state.applied.is_empty() {
         state.to_mut().applied.clear();
     }
+    take_snapshot(cfg, state, o);
+}
+
+/// ZooKeeper's `snapCount`: once that many committed transactions sit in the log, they are
+/// folded into a new snapshot (the committed state) and the log keeps what follows; saved in
+/// the same step. Committed transactions are never truncated, so a learner behind the new
+/// snapshot gets SNAP. Off in the models (`snap_count` None).
+fn take_snapshot<S: StateMachine>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
+    let Some(n) = cfg.snap_count else {
+        return;
+    };
+    let committed = state.committed;
+    let folded = state.durable.log.partition_point(|t| t.zxid <= committed);
+    if folded < n.max(1) {
+        return;
+    }
+    let st = state.to_mut();
+    st.durable.snapshot = Snapshot {
+        zxid: committed,
+        state: st.sm.clone(),
+    };
+    st.durable.log.drain(..folded);
+    o.save(st.durable.clone());
 }
