@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Server(args) => {
             tracing_subscriber::fmt()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_max_level(log_level())
                 .init();
             cli::server::run(args).map(|()| true)

@@ -62,11 +62,20 @@ async fn outbound(
         if stream.write_all(&(me as u64).to_be_bytes()).await.is_err() {
             continue;
         }
-        while let Some(msg) = rx.recv().await {
+        let (mut rd, mut wr) = stream.into_split();
+        let mut probe = [0u8; 1];
+        loop {
+            // The peer never writes on this connection: a read that ends means it is gone,
+            // noticed at once rather than at the next write (which could be lost).
+            let msg = tokio::select! {
+                msg = rx.recv() => msg,
+                _ = rd.read(&mut probe) => break,
+            };
+            let Some(msg) = msg else { break };
             let body = bincode::serialize(&msg).expect("messages serialize");
             let mut frame = (body.len() as u32).to_be_bytes().to_vec();
             frame.extend(body);
-            if stream.write_all(&frame).await.is_err() {
+            if wr.write_all(&frame).await.is_err() {
                 break;
             }
         }

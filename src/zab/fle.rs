@@ -109,7 +109,12 @@ fn notification<S: StateMachine>(cfg: &Config, st: &ServerState<S>) -> Msg<S> {
     })
 }
 
-fn send_notifications<S: StateMachine>(cfg: &Config, st: &ServerState<S>, o: &mut Out<S>) {
+/// Sends this server's notification to every other voter.
+pub(crate) fn send_notifications<S: StateMachine>(
+    cfg: &Config,
+    st: &ServerState<S>,
+    o: &mut Out<S>,
+) {
     for voter in (0..cfg.voters).filter(|&v| v != st.id) {
         send(o, voter, notification(cfg, st));
     }
@@ -152,6 +157,10 @@ pub fn start_round<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &m
     let vote = own_vote(st);
     set_vote(cfg, st, vote);
     send_notifications(cfg, st, o);
+    if cfg.heartbeats {
+        // Re-sent on each tick while LOOKING (heartbeat::process_tick).
+        super::heartbeat::arm(cfg, true, o);
+    }
     // An ensemble of one (a standalone server) is a quorum with its own vote.
     if has_quorum(cfg, &st.election.recv, vote) {
         o.set_timer(Timer::Finalize, Duration::ZERO..Duration::ZERO);

@@ -79,6 +79,13 @@ pub fn process_tick<S: StateMachine>(
             go_looking(cfg, state.to_mut(), None, o);
         }
         Role::Following(_) => arm(cfg, false, o),
+        Role::Looking if cfg.election == ElectionMode::Fast => {
+            // ZooKeeper's lookForLeader re-sends its notifications when none arrived for a
+            // while: a peer that answered as a follower before it started looking itself has
+            // no copy of this round's vote otherwise.
+            super::fle::send_notifications(cfg, state, o);
+            arm(cfg, true, o);
+        }
         _ => {}
     }
 }

@@ -1,0 +1,136 @@
+//! A minimal synchronous ZooKeeper client over the wire (the codec of `src/jute`, as real
+//! clients encode it), and helpers for tests that run servers on loopback.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use zabkeeper::jute::codec;
+use zabkeeper::jute::proto::{op, ConnectRequest, ReplyFrame, Request, RequestFrame, Response};
+use zabkeeper::zk::{Acl, CreateMode};
+
+/// A fresh directory under the system's temp dir.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zabkeeper-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Not a ZooKeeper code: the connection closed before the reply.
+pub const LOST: i32 = -999;
+
+/// A minimal synchronous ZooKeeper client.
+pub struct Client {
+    s: TcpStream,
+    xid: i32,
+}
+
+impl Client {
+    /// Connects, retrying until the server serves (a server that does not serve closes the
+    /// connection) or `deadline` passes.
+    pub fn connect(addr: SocketAddr, deadline: Duration) -> Client {
+        let start = Instant::now();
+        loop {
+            if let Some(c) = Client::try_connect(addr) {
+                return c;
+            }
+            assert!(start.elapsed() < deadline, "{addr} never served");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn try_connect(addr: SocketAddr) -> Option<Client> {
+        let mut s = TcpStream::connect(addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0,
+            timeout: 10000,
+            session_id: 0,
+            passwd: vec![0; 16],
+            read_only: Some(false),
+        };
+        write_frame(&mut s, &codec::encode_connect_request(&req)).ok()?;
+        let body = read_frame(&mut s)?;
+        let resp = codec::decode_connect_response(&body).ok()?;
+        (resp.session_id != 0).then_some(Client { s, xid: 0 })
+    }
+
+    /// Sends a request and waits for its reply (None: the connection closed).
+    pub fn call(&mut self, code: i32, body: Request) -> Option<ReplyFrame> {
+        self.xid += 1;
+        let frame = RequestFrame {
+            xid: self.xid,
+            op: code,
+            body,
+        };
+        write_frame(&mut self.s, &codec::encode_request(&frame)).ok()?;
+        loop {
+            let buf = read_frame(&mut self.s)?;
+            let reply = codec::decode_reply(&buf, code).unwrap();
+            if reply.xid == self.xid {
+                return Some(reply);
+            }
+        }
+    }
+
+    /// The create's error code (`LOST` when the connection closed first).
+    pub fn create(&mut self, path: &str, data: &[u8]) -> i32 {
+        let body = Request::Create {
+            path: path.into(),
+            data: data.to_vec(),
+            acl: Acl::open(),
+            flags: CreateMode::Persistent as i32,
+        };
+        self.call(op::CREATE, body).map_or(LOST, |r| r.err)
+    }
+
+    pub fn get(&mut self, path: &str) -> Option<Vec<u8>> {
+        let body = Request::Read {
+            path: path.into(),
+            watch: false,
+        };
+        match self.call(op::GET_DATA, body) {
+            Some(ReplyFrame {
+                body: Response::GetData(data, _),
+                ..
+            }) => Some(data),
+            _ => None,
+        }
+    }
+}
+
+fn write_frame(s: &mut TcpStream, body: &[u8]) -> std::io::Result<()> {
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend(body);
+    s.write_all(&frame)
+}
+
+fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).ok()?;
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The answer to a four-letter word (empty if the server is down).
+pub fn four(addr: SocketAddr, cmd: &str) -> String {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.write_all(cmd.as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
