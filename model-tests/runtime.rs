@@ -9,13 +9,13 @@ use zabkeeper::runtime::{self, config::ZooConfig, node::Event, Running};
 use zabkeeper::zk::Code;
 
 /// A server with its own tokio runtime, so that stopping it closes its ports.
-struct Node {
-    running: Running,
+pub struct Node {
+    pub running: Running,
     rt: tokio::runtime::Runtime,
 }
 
 impl Node {
-    fn start(cfg_text: &str, dir: &Path) -> Node {
+    pub fn start(cfg_text: &str, dir: &Path) -> Node {
         let path = dir.join("zoo.cfg");
         std::fs::write(&path, cfg_text).unwrap();
         let cfg = ZooConfig::parse(&path, cfg_text).unwrap();
@@ -30,11 +30,37 @@ impl Node {
     }
 
     /// Stops the server as a crash would: no goodbye to anyone.
-    fn stop(self) {
+    pub fn stop(self) {
         let _ = self.running.inbox.send(Event::Stop);
         self.running.thread.join().unwrap().unwrap();
         self.rt.shutdown_timeout(Duration::from_millis(100));
     }
+}
+
+/// `n` voters in-process on loopback, with `extra` appended to every zoo.cfg.
+pub fn ensemble(name: &str, n: usize, extra: &str) -> Vec<Node> {
+    let dir = scratch(name);
+    let ports: Vec<u16> = (0..3 * n).map(|_| free_port()).collect();
+    let servers: String = (1..=n)
+        .map(|i| {
+            let (q, e) = (ports[i * 3 - 3], ports[i * 3 - 2]);
+            format!("server.{i}=127.0.0.1:{q}:{e}\n")
+        })
+        .collect();
+    (1..=n)
+        .map(|i| {
+            let d = dir.join(format!("s{i}"));
+            std::fs::create_dir_all(d.join("data")).unwrap();
+            std::fs::write(d.join("data/myid"), i.to_string()).unwrap();
+            let cfg = format!(
+                "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
+                 clientPortAddress=127.0.0.1\n{servers}{extra}",
+                d.join("data").display(),
+                ports[i * 3 - 1]
+            );
+            Node::start(&cfg, &d)
+        })
+        .collect()
 }
 
 #[test]
@@ -73,27 +99,7 @@ fn three_servers_replicate_and_elect_a_new_leader_when_one_stops() {
     // ZAB over TCP: a write through any server is read on the others (after sync of its own
     // session order: each client reads through its own server); stopping one server leaves
     // a quorum that keeps serving.
-    let dir = scratch("ensemble");
-    let ports: Vec<u16> = (0..9).map(|_| free_port()).collect();
-    let servers: String = (1..=3)
-        .map(|i| {
-            let (q, e) = (ports[i * 3 - 3], ports[i * 3 - 2]);
-            format!("server.{i}=127.0.0.1:{q}:{e}\n")
-        })
-        .collect();
-    let mut nodes = Vec::new();
-    for i in 1..=3 {
-        let d = dir.join(format!("s{i}"));
-        std::fs::create_dir_all(d.join("data")).unwrap();
-        std::fs::write(d.join("data/myid"), i.to_string()).unwrap();
-        let cfg = format!(
-            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
-             clientPortAddress=127.0.0.1\n{servers}",
-            d.join("data").display(),
-            ports[i * 3 - 1]
-        );
-        nodes.push(Node::start(&cfg, &d));
-    }
+    let mut nodes = ensemble("ensemble", 3, "");
     let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.running.client_addr).collect();
     let mut a = Client::connect(addrs[0], Duration::from_secs(20));
     assert_eq!(a.create("/replicated", b"hello"), Code::Ok as i32);
@@ -129,4 +135,36 @@ fn three_servers_replicate_and_elect_a_new_leader_when_one_stops() {
     for n in nodes {
         n.stop();
     }
+}
+
+#[test]
+fn max_client_cnxns_limits_connections_per_address() {
+    // Administrator's Guide, maxClientCnxns: connections from one address beyond the limit are
+    // refused; the others are served, and a closed one frees its place.
+    let dir = scratch("maxcnxns");
+    let port = free_port();
+    let cfg = format!(
+        "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+         maxClientCnxns=2\n",
+        dir.join("data").display()
+    );
+    let node = Node::start(&cfg, &dir);
+    let addr = node.running.client_addr;
+    let mut a = Client::connect(addr, Duration::from_secs(10));
+    let b = Client::connect(addr, Duration::from_secs(10));
+    assert!(
+        Client::try_connect(addr).is_none(),
+        "a third connection was served"
+    );
+    assert_eq!(a.create("/ok", b""), Code::Ok as i32);
+    drop(b);
+    let start = Instant::now();
+    while Client::try_connect(addr).is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the freed place was not reused"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    node.stop();
 }

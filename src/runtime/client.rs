@@ -12,6 +12,7 @@ use crate::jute::{codec, frame_length};
 use crate::zab::Msg;
 use crate::zk::server::ClientMsg;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ pub const CLIENT_BASE: usize = 1 << 20;
 pub struct Registry {
     conns: Mutex<HashMap<usize, UnboundedSender<ClientMsg>>>,
     next: AtomicUsize,
+    per_ip: Mutex<HashMap<IpAddr, u32>>,
 }
 
 impl Registry {
@@ -53,6 +55,27 @@ impl Registry {
     fn close(&self, id: usize) {
         self.conns.lock().expect("registry").remove(&id);
     }
+
+    /// Counts a new connection from `ip`, unless `max` (0: no limit) are open already.
+    fn admit(&self, ip: IpAddr, max: u32) -> bool {
+        let mut per_ip = self.per_ip.lock().expect("registry");
+        let n = per_ip.entry(ip).or_default();
+        if max > 0 && *n >= max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn release(&self, ip: IpAddr) {
+        let mut per_ip = self.per_ip.lock().expect("registry");
+        if let Some(n) = per_ip.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&ip);
+            }
+        }
+    }
 }
 
 /// What a connection needs besides its socket.
@@ -64,6 +87,8 @@ pub struct ClientPort {
     pub registry: Arc<Registry>,
     /// The four-letter words and what they need to answer.
     pub four: Arc<four::Context>,
+    /// `maxClientCnxns`: connections per client address (0: no limit).
+    pub max_per_ip: u32,
 }
 
 /// Accepts clients on `listener`.
@@ -72,12 +97,19 @@ pub async fn accept(listener: TcpListener, port: ClientPort) {
         let Ok((stream, from)) = listener.accept().await else {
             continue;
         };
+        if !port.registry.admit(from.ip(), port.max_per_ip) {
+            // ZooKeeper's NIOServerCnxnFactory refuses the same way.
+            let max = port.max_per_ip;
+            tracing::warn!(%from, max, "too many connections from this address; closed");
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let port = port.clone();
         tokio::spawn(async move {
             if let Err(reason) = serve(stream, &port).await {
                 tracing::warn!(%from, reason, "client connection closed");
             }
+            port.registry.release(from.ip());
         });
     }
 }

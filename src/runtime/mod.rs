@@ -113,7 +113,7 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
     let ids = indices(cfg);
     let me = ids.iter().position(|&id| id == myid).unwrap_or(0);
     let (disk, recovered, warnings) =
-        storage::DataDir::open(&cfg.data_dir).map_err(|e| e.to_string())?;
+        storage::DataDir::open(&cfg.data_dir, &cfg.data_log_dir).map_err(|e| e.to_string())?;
     for w in warnings {
         tracing::warn!("{w}");
     }
@@ -161,6 +161,7 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
         inbox: inbox.clone(),
         registry: clients.clone(),
         four: Arc::new(four),
+        max_per_ip: cfg.max_client_cnxns,
     };
     rt.spawn(client::accept(listener, port));
     let outlet: Arc<dyn Outlet> = Arc::new(Net {

@@ -62,7 +62,10 @@ const MAX_RECORD: usize = 1 << 31;
 
 /// A server's data directory.
 pub struct DataDir {
+    /// `dataDir/version-2`: epochs and snapshots.
     dir: PathBuf,
+    /// `dataLogDir/version-2`: the transaction logs.
+    log_dir: PathBuf,
     /// What the disk holds now, in summary.
     saved: Saved,
     log: Option<File>,
@@ -78,15 +81,23 @@ struct Saved {
 }
 
 impl DataDir {
-    /// Opens (creating it if needed) `data_dir/version-2` and recovers what it holds; `None`
-    /// when it holds nothing yet. Returns the warnings recovery produced.
-    pub fn open(data_dir: &Path) -> Result<(DataDir, Option<ZkDurable>, Vec<String>)> {
+    /// Opens (creating them if needed) `data_dir/version-2` and `log_dir/version-2` (the same
+    /// directory when `dataLogDir` is not set) and recovers what they hold; `None` when they
+    /// hold nothing yet. Returns the warnings recovery produced.
+    pub fn open(
+        data_dir: &Path,
+        log_dir: &Path,
+    ) -> Result<(DataDir, Option<ZkDurable>, Vec<String>)> {
         let dir = data_dir.join("version-2");
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let log_dir = log_dir.join("version-2");
+        for d in [&dir, &log_dir] {
+            fs::create_dir_all(d).map_err(io_err(d))?;
+        }
         let mut warnings = Vec::new();
-        let durable = load(&dir, &mut warnings)?;
+        let durable = load(&dir, &log_dir, &mut warnings)?;
         let mut d = DataDir {
             dir,
+            log_dir,
             saved: Saved::default(),
             log: None,
         };
@@ -99,14 +110,14 @@ impl DataDir {
 
     /// Makes `durable` what the disk holds, fsyncing every file it writes.
     pub fn save(&mut self, durable: &ZkDurable) -> Result<()> {
-        if durable.accepted_epoch != self.saved.accepted_epoch || self.log.is_none() {
-            self.write_atomic(
-                "acceptedEpoch",
-                durable.accepted_epoch.to_string().as_bytes(),
-            )?;
+        let fresh = self.log.is_none();
+        if durable.accepted_epoch != self.saved.accepted_epoch || fresh {
+            let bytes = durable.accepted_epoch.to_string();
+            write_atomic(&self.dir, "acceptedEpoch", bytes.as_bytes())?;
         }
-        if durable.current_epoch != self.saved.current_epoch || self.log.is_none() {
-            self.write_atomic("currentEpoch", durable.current_epoch.to_string().as_bytes())?;
+        if durable.current_epoch != self.saved.current_epoch || fresh {
+            let bytes = durable.current_epoch.to_string();
+            write_atomic(&self.dir, "currentEpoch", bytes.as_bytes())?;
         }
         let extends = self.log.is_some()
             && durable.snapshot.zxid == self.saved.snapshot
@@ -141,32 +152,25 @@ impl DataDir {
         let zxid = durable.snapshot.zxid;
         let name = snapshot_name(zxid);
         if !self.dir.join(&name).exists() || zxid != self.saved.snapshot {
-            self.write_atomic(&name, &record(&durable.snapshot))?;
+            write_atomic(&self.dir, &name, &record(&durable.snapshot))?;
         }
         let mut buf = Vec::new();
         for txn in &durable.log {
             buf.extend(record(txn));
         }
-        self.write_atomic(&log_name(zxid), &buf)?;
+        write_atomic(&self.log_dir, &log_name(zxid), &buf)?;
         self.log = Some(self.open_log(zxid)?);
         self.remove_stale(zxid)
     }
 
     /// Removes the logs of older snapshots and all but the newest `retain` snapshots.
     fn remove_stale(&self, current: Zxid) -> Result<()> {
-        let mut snaps = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
-            let name = entry.map_err(io_err(&self.dir))?.file_name();
-            let name = name.to_string_lossy();
-            if let Some(z) = parse_name(&name, "log.") {
-                if z != current {
-                    let _ = fs::remove_file(self.dir.join(&*name));
-                }
-            } else if let Some(z) = parse_name(&name, "snapshot.") {
-                snaps.push(z);
+        for z in names(&self.log_dir, "log.")? {
+            if z != current {
+                let _ = fs::remove_file(self.log_dir.join(log_name(z)));
             }
         }
-        snaps.sort();
+        let snaps = names(&self.dir, "snapshot.")?;
         for z in snaps.into_iter().filter(|&z| z > current) {
             // A snapshot newer than the current one belongs to a history this server left.
             let _ = fs::remove_file(self.dir.join(snapshot_name(z)));
@@ -176,14 +180,7 @@ impl DataDir {
 
     /// Keeps the newest `retain` snapshots (`autopurge.snapRetainCount`).
     pub fn purge(&self, retain: usize) -> Result<usize> {
-        let mut snaps = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
-            let name = entry.map_err(io_err(&self.dir))?.file_name();
-            if let Some(z) = parse_name(&name.to_string_lossy(), "snapshot.") {
-                snaps.push(z);
-            }
-        }
-        snaps.sort();
+        let snaps = names(&self.dir, "snapshot.")?;
         let excess = snaps.len().saturating_sub(retain);
         for z in &snaps[..excess] {
             let path = self.dir.join(snapshot_name(*z));
@@ -202,20 +199,34 @@ impl DataDir {
     }
 
     fn log_path(&self, zxid: Zxid) -> PathBuf {
-        self.dir.join(log_name(zxid))
+        self.log_dir.join(log_name(zxid))
     }
+}
 
-    fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.dir.join(name);
-        let tmp = self.dir.join(format!("{name}.tmp"));
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io_err(&path))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(&self.dir))
+/// Replaces `dir/name` with `bytes` atomically and durably.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+    f.write_all(bytes).map_err(io_err(&tmp))?;
+    f.sync_all().map_err(io_err(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+/// The zxids of the files `prefix.<zxid>` in `dir`, in order.
+fn names(dir: &Path, prefix: &str) -> Result<Vec<Zxid>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
+        let name = entry.map_err(io_err(dir))?.file_name();
+        if let Some(z) = parse_name(&name.to_string_lossy(), prefix) {
+            out.push(z);
+        }
     }
+    out.sort();
+    Ok(out)
 }
 
 fn summary(d: &ZkDurable) -> Saved {
@@ -314,17 +325,10 @@ fn read_epoch(dir: &Path, name: &str) -> Result<Option<Epoch>> {
 }
 
 /// Recovers the durable state of `dir`.
-fn load(dir: &Path, warnings: &mut Vec<String>) -> Result<Option<ZkDurable>> {
+fn load(dir: &Path, log_dir: &Path, warnings: &mut Vec<String>) -> Result<Option<ZkDurable>> {
     let accepted = read_epoch(dir, "acceptedEpoch")?;
     let current = read_epoch(dir, "currentEpoch")?;
-    let mut snaps = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
-        let name = entry.map_err(io_err(dir))?.file_name();
-        if let Some(z) = parse_name(&name.to_string_lossy(), "snapshot.") {
-            snaps.push(z);
-        }
-    }
-    snaps.sort();
+    let snaps = names(dir, "snapshot.")?;
     let Some(&newest) = snaps.last() else {
         if accepted.is_none() && current.is_none() {
             return Ok(None);
@@ -347,7 +351,7 @@ fn load(dir: &Path, warnings: &mut Vec<String>) -> Result<Option<ZkDurable>> {
             })
         }
     };
-    let log_path = dir.join(log_name(newest));
+    let log_path = log_dir.join(log_name(newest));
     let bytes = if log_path.exists() {
         read_file(&log_path)?
     } else {
