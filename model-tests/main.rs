@@ -22,3 +22,4 @@ mod zk_session;
 mod zk_tree;
 mod zk_watch;
 mod zk_wire;
+mod zoo_cfg;

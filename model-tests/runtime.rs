@@ -168,3 +168,37 @@ fn max_client_cnxns_limits_connections_per_address() {
     }
     node.stop();
 }
+
+#[test]
+fn malformed_frames_close_only_their_connection() {
+    // A frame whose length is negative or beyond jute.maxbuffer, or whose body does not
+    // decode, closes that connection; the server and the other sessions go on.
+    use std::io::{Read, Write};
+    let dir = scratch("malformed");
+    let port = free_port();
+    let cfg = format!(
+        "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n",
+        dir.join("data").display()
+    );
+    let node = Node::start(&cfg, &dir);
+    let addr = node.running.client_addr;
+    let mut good = Client::connect(addr, Duration::from_secs(10));
+    let bad_frames: [&[u8]; 3] = [
+        &[0x7f, 0xff, 0xff, 0xff], // oversized
+        &[0xff, 0xff, 0xff, 0xf0], // negative
+        &[0, 0, 0, 4, 0, 0, 0, 0], // a connect request cut short
+    ];
+    for frame in bad_frames {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(frame).unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            s.read(&mut buf).unwrap_or(0),
+            0,
+            "the connection was not closed"
+        );
+    }
+    assert_eq!(good.create("/still", b"ok"), Code::Ok as i32);
+    node.stop();
+}

@@ -41,7 +41,7 @@ fn open() -> zk::CreateOptions<'static> {
 }
 
 #[test]
-fn rust_client_create_modes_versions_watches_and_multi() {
+fn rust_client_create_modes_and_versions() {
     let nodes = ensemble("rust-client", 3, "extendedTypesEnabled=true\n");
     let all = cluster(&nodes);
     rt().block_on(async {
@@ -76,14 +76,27 @@ fn rust_client_create_modes_versions_watches_and_multi() {
             c.create("/app/e/child", b"", &open()).await.unwrap_err(),
             zk::Error::NoChildrenForEphemerals
         );
-        // Versions: setData and delete take the expected version.
+        // Versions: setData takes the expected version.
         let stat = c.set_data("/app", b"v1", Some(0)).await.unwrap();
         assert_eq!(stat.version, 1);
         assert_eq!(
             c.set_data("/app", b"v2", Some(0)).await.unwrap_err(),
             zk::Error::BadVersion
         );
-        // A one-shot data watch fires once, before the reply that reflects the change.
+    });
+    for n in nodes {
+        n.stop();
+    }
+}
+
+#[test]
+fn rust_client_watches_multi_and_sync() {
+    let nodes = ensemble("rust-watch", 3, "");
+    let all = cluster(&nodes);
+    rt().block_on(async {
+        let c = connect(&all).await;
+        c.create("/app", b"", &open()).await.unwrap();
+        // A one-shot data watch set through one server fires for a write through another.
         let other = connect(&nodes[2].running.client_addr.to_string()).await;
         let (_, _, watcher) = other.get_and_watch_data("/app").await.unwrap();
         c.set_data("/app", b"v3", None).await.unwrap();
@@ -91,7 +104,7 @@ fn rust_client_create_modes_versions_watches_and_multi() {
             .await
             .expect("the watch fired");
         assert_eq!(event.event_type, zk::EventType::NodeDataChanged);
-        // multi is all-or-nothing.
+        // multi is all-or-nothing; its set is versioned (the watch's write made version 1).
         let mut w = c.new_multi_writer();
         w.add_create("/app/m1", b"", &open()).unwrap();
         w.add_check_version("/app", 99).unwrap();
@@ -99,7 +112,7 @@ fn rust_client_create_modes_versions_watches_and_multi() {
         assert_eq!(c.check_stat("/app/m1").await.unwrap(), None);
         let mut w = c.new_multi_writer();
         w.add_create("/app/m1", b"", &open()).unwrap();
-        w.add_set_data("/app", b"v4", Some(2)).unwrap();
+        w.add_set_data("/app", b"v4", Some(1)).unwrap();
         assert_eq!(w.commit().await.unwrap().len(), 2);
         // sync, then the other server reads the latest value.
         other.sync("/app").await.unwrap();

@@ -141,22 +141,7 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
     let names: Vec<&str> = match (args.model.as_deref(), bug) {
         (Some(name), _) => vec![name],
         (None, Some(bug)) => vec![bug.model()],
-        (None, None) => {
-            eprintln!(
-                "checking every model but `ensemble` and `service-full`, which take longer \
-                 (run them by name; see docs/model-checking.md)"
-            );
-            configs::NAMES
-                .iter()
-                .copied()
-                .filter(|&n| n != "ensemble")
-                .chain(
-                    ServiceConfig::NAMES
-                        .into_iter()
-                        .filter(|&n| n != "service-full"),
-                )
-                .collect()
-        }
+        (None, None) => default_names(),
     };
     let mut all_ok = true;
     for name in names {
@@ -179,6 +164,19 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
         all_ok &= outcome.ok;
     }
     Ok(all_ok)
+}
+
+/// What `check` with no model runs: every configuration but the long ones.
+fn default_names() -> Vec<&'static str> {
+    eprintln!(
+        "checking every model but `ensemble` and `service-full`, which take longer \
+         (run them by name; see docs/model-checking.md)"
+    );
+    let zab = configs::NAMES.iter().copied().filter(|&n| n != "ensemble");
+    let service = ServiceConfig::NAMES
+        .into_iter()
+        .filter(|&n| n != "service-full");
+    zab.chain(service).collect()
 }
 
 /// Checks one configuration; with `verbose`, prints progress and counterexamples to stderr.

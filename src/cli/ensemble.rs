@@ -59,23 +59,7 @@ pub fn run(args: EnsembleArgs) -> Result<(), String> {
     let total = args.nodes + args.observers;
     let mut children: Vec<(u16, Child)> = Vec::new();
     for id in 1..=total {
-        let dir = args.dir.join(id.to_string());
-        let data = dir.join("data");
-        std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
-        let data = data.canonicalize().map_err(|e| e.to_string())?;
-        std::fs::write(data.join("myid"), id.to_string()).map_err(|e| e.to_string())?;
-        let cfg = dir.join("zoo.cfg");
-        std::fs::write(&cfg, config_text(&args, id, &data)).map_err(|e| e.to_string())?;
-        let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(&exe)
-            .arg("server")
-            .arg("--config")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start server {id}: {e}"))?;
-        children.push((id, child));
+        children.push((id, spawn_server(&args, &exe, id)?));
     }
     let connect: Vec<String> = (1..=total)
         .map(|id| format!("127.0.0.1:{}", args.base_port + id - 1))
@@ -118,6 +102,26 @@ pub fn run(args: EnsembleArgs) -> Result<(), String> {
     }
     eprintln!("ensemble stopped");
     Ok(())
+}
+
+/// Writes server `id`'s files and starts it.
+fn spawn_server(args: &EnsembleArgs, exe: &Path, id: u16) -> Result<Child, String> {
+    let dir = args.dir.join(id.to_string());
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let data = data.canonicalize().map_err(|e| e.to_string())?;
+    std::fs::write(data.join("myid"), id.to_string()).map_err(|e| e.to_string())?;
+    let cfg = dir.join("zoo.cfg");
+    std::fs::write(&cfg, config_text(args, id, &data)).map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
+    Command::new(exe)
+        .arg("server")
+        .arg("--config")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start server {id}: {e}"))
 }
 
 /// Returns when any server exits by itself (it logged why).

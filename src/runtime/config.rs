@@ -105,19 +105,12 @@ impl ZooConfig {
             line,
             reason,
         };
-        let mut raw: BTreeMap<String, (usize, String)> = BTreeMap::new();
-        for (i, line) in text.lines().enumerate() {
-            let line_no = i + 1;
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let Some((key, value)) = line.split_once('=') else {
-                return Err(err(line_no, format!("expected key=value, found {line:?}")));
-            };
-            raw.insert(key.trim().to_string(), (line_no, value.trim().to_string()));
-        }
-        let mut p = Parser { raw, err: &err };
+        let raw = key_values(text).map_err(|(line, reason)| err(line, reason))?;
+        let mut p = Parser {
+            raw,
+            lines: BTreeMap::new(),
+            err: &err,
+        };
         let tick_time: u32 = p.num("tickTime", 2000)?;
         if tick_time == 0 {
             return Err(err(p.line("tickTime"), "tickTime must be positive".into()));
@@ -157,19 +150,7 @@ impl ZooConfig {
             extended_types_enabled: p.boolean("extendedTypesEnabled", false)?,
             unknown: Vec::new(),
         };
-        let keys: Vec<String> = p.raw.keys().cloned().collect();
-        for key in keys {
-            let (line, value) = p.raw.remove(&key).expect("listed");
-            if let Some(id) = key.strip_prefix("server.") {
-                let id: u64 = id
-                    .parse()
-                    .map_err(|_| err(line, format!("bad server id in {key:?}")))?;
-                let entry = parse_peer(&value).map_err(|r| err(line, r))?;
-                cfg.servers.insert(id, entry);
-            } else {
-                cfg.unknown.push((line, key));
-            }
-        }
+        p.servers_and_unknown(&mut cfg)?;
         cfg.unknown.sort();
         if cfg.client_port.is_none() && cfg.servers.values().all(|s| s.client.is_none()) {
             return Err(err(0, "clientPort is not set".into()));
@@ -212,18 +193,57 @@ impl ZooConfig {
     }
 }
 
+/// The `key=value` lines of `text` by key, with their line numbers.
+fn key_values(text: &str) -> Result<BTreeMap<String, (usize, String)>, (usize, String)> {
+    let mut raw = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err((i + 1, format!("expected key=value, found {line:?}")));
+        };
+        raw.insert(key.trim().to_string(), (i + 1, value.trim().to_string()));
+    }
+    Ok(raw)
+}
+
 struct Parser<'a, E: Fn(usize, String) -> ConfigError> {
     raw: BTreeMap<String, (usize, String)>,
+    /// The lines of the keys taken so far.
+    lines: BTreeMap<String, usize>,
     err: &'a E,
 }
 
 impl<E: Fn(usize, String) -> ConfigError> Parser<'_, E> {
     fn take(&mut self, key: &str) -> Option<(usize, String)> {
-        self.raw.remove(key)
+        let found = self.raw.remove(key);
+        if let Some((line, _)) = &found {
+            self.lines.insert(key.to_string(), *line);
+        }
+        found
     }
 
+    /// The line `key` was on (0 if absent).
     fn line(&self, key: &str) -> usize {
-        self.raw.get(key).map_or(0, |(l, _)| *l)
+        self.lines.get(key).copied().unwrap_or(0)
+    }
+
+    /// The `server.N` lines; every key left is unknown.
+    fn servers_and_unknown(&mut self, cfg: &mut ZooConfig) -> Result<(), ConfigError> {
+        for (key, (line, value)) in std::mem::take(&mut self.raw) {
+            if let Some(id) = key.strip_prefix("server.") {
+                let id: u64 = id
+                    .parse()
+                    .map_err(|_| (self.err)(line, format!("bad server id in {key:?}")))?;
+                let entry = parse_peer(&value).map_err(|r| (self.err)(line, r))?;
+                cfg.servers.insert(id, entry);
+            } else {
+                cfg.unknown.push((line, key));
+            }
+        }
+        Ok(())
     }
 
     fn opt_num<T: std::str::FromStr>(&mut self, key: &str) -> Result<Option<T>, ConfigError> {

@@ -142,71 +142,83 @@ fn envi() -> String {
 
 /// The words about connections, watches and sessions.
 fn watches_and_sessions(cmd: &str, st: &ServerState<DataTree>) -> String {
+    match cmd {
+        "cons" => cons(st),
+        "dump" => dump(st),
+        _ => watches(cmd, st),
+    }
+}
+
+fn cons(st: &ServerState<DataTree>) -> String {
+    let mut out = String::new();
+    for (id, c) in &st.local.conns {
+        out.push_str(&format!(
+            " /client-{id}[1](queued={},sid=0x{:x},to={})\n",
+            c.queue.len(),
+            c.session,
+            c.timeout
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// `wchs` (summary), `wchc` (by session), `wchp` (by path).
+fn watches(cmd: &str, st: &ServerState<DataTree>) -> String {
     use std::collections::{BTreeMap, BTreeSet};
-    let watches = st.local.watches.list();
+    let all = st.local.watches.list();
     let mut by_path: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
     let mut by_session: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
-    for (path, session, _) in &watches {
+    for (path, session, _) in &all {
         by_path.entry(path).or_default().insert(*session);
         by_session.entry(*session).or_default().insert(path);
     }
+    if cmd == "wchs" {
+        return format!(
+            "{} connections watching {} paths\nTotal watches:{}\n",
+            by_session.len(),
+            by_path.len(),
+            all.len()
+        );
+    }
     let mut out = String::new();
-    match cmd {
-        "cons" => {
-            for (id, c) in &st.local.conns {
-                let queued = c.queue.len();
-                out.push_str(&format!(
-                    " /client-{id}[1](queued={queued},sid=0x{:x},to={})\n",
-                    c.session, c.timeout
-                ));
-            }
-            out.push('\n');
+    if cmd == "wchc" {
+        for (session, paths) in &by_session {
+            out.push_str(&format!("0x{session:x}\n"));
+            paths.iter().for_each(|p| out.push_str(&format!("\t{p}\n")));
         }
-        "wchs" => {
-            out = format!(
-                "{} connections watching {} paths\nTotal watches:{}\n",
-                by_session.len(),
-                by_path.len(),
-                watches.len()
-            );
+    } else {
+        for (path, sessions) in &by_path {
+            out.push_str(&format!("{path}\n"));
+            sessions
+                .iter()
+                .for_each(|s| out.push_str(&format!("\t0x{s:x}\n")));
         }
-        "wchc" => {
-            for (session, paths) in &by_session {
-                out.push_str(&format!("0x{session:x}\n"));
-                for p in paths {
-                    out.push_str(&format!("\t{p}\n"));
-                }
-            }
-        }
-        "wchp" => {
-            for (path, sessions) in &by_path {
-                out.push_str(&format!("{path}\n"));
-                for s in sessions {
-                    out.push_str(&format!("\t0x{s:x}\n"));
-                }
-            }
-        }
-        _ => {
-            let sessions = st.sm.sessions();
-            out.push_str(&format!("Global Sessions({}):\n", sessions.len()));
-            for (s, timeout) in sessions {
-                out.push_str(&format!("0x{s:x}\t{timeout}ms\n"));
-            }
-            let owners: Vec<_> = sessions
-                .keys()
-                .filter(|s| st.sm.ephemerals(**s).next().is_some())
-                .collect();
-            out.push_str(&format!(
-                "ephemeral nodes dump:\nSessions with Ephemerals ({}):\n",
-                owners.len()
-            ));
-            for s in owners {
-                out.push_str(&format!("0x{s:x}:\n"));
-                for p in st.sm.ephemerals(*s) {
-                    out.push_str(&format!("\t{p}\n"));
-                }
-            }
-        }
+    }
+    out
+}
+
+/// `dump`: the sessions and their ephemerals.
+fn dump(st: &ServerState<DataTree>) -> String {
+    let sessions = st.sm.sessions();
+    let mut out = format!("Global Sessions({}):\n", sessions.len());
+    for (s, timeout) in sessions {
+        out.push_str(&format!("0x{s:x}\t{timeout}ms\n"));
+    }
+    let owners: Vec<i64> = sessions
+        .keys()
+        .copied()
+        .filter(|s| st.sm.ephemerals(*s).next().is_some())
+        .collect();
+    out.push_str(&format!(
+        "ephemeral nodes dump:\nSessions with Ephemerals ({}):\n",
+        owners.len()
+    ));
+    for s in owners {
+        out.push_str(&format!("0x{s:x}:\n"));
+        st.sm
+            .ephemerals(s)
+            .for_each(|p| out.push_str(&format!("\t{p}\n")));
     }
     out
 }

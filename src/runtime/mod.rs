@@ -89,7 +89,7 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
 
 struct Net {
     me: usize,
-    links: HashMap<(usize, Channel), UnboundedSender<Msg<DataTree>>>,
+    links: Links,
     clients: Arc<client::Registry>,
     inbox: Sender<Event>,
 }
@@ -120,18 +120,7 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
     let actor = actor(cfg);
     let (inbox, rx) = std::sync::mpsc::channel();
     let clients = Arc::new(client::Registry::default());
-    let mut links = HashMap::new();
-    for (idx, id) in ids.iter().enumerate().filter(|(i, _)| *i != me) {
-        let entry = &cfg.servers[id];
-        for (channel, port) in [
-            (Channel::Election, entry.election_port),
-            (Channel::Quorum, entry.quorum_port),
-        ] {
-            let addr = resolve(&entry.host, port)?;
-            let tx = peer::link(rt, me, idx, addr, channel, inbox.clone());
-            links.insert((idx, channel), tx);
-        }
-    }
+    let links = peer_links(cfg, &ids, me, rt, &inbox)?;
     if let Some(entry) = cfg.servers.get(&myid) {
         for (channel, port) in [
             (Channel::Election, entry.election_port),
@@ -180,6 +169,31 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
         thread,
         client_addr,
     })
+}
+
+type Links = HashMap<(usize, Channel), UnboundedSender<Msg<DataTree>>>;
+
+/// The outbound links from server `me` to every other server, on both ports.
+fn peer_links(
+    cfg: &ZooConfig,
+    ids: &[u64],
+    me: usize,
+    rt: &tokio::runtime::Handle,
+    inbox: &Sender<Event>,
+) -> Result<Links, String> {
+    let mut links = HashMap::new();
+    for (idx, id) in ids.iter().enumerate().filter(|(i, _)| *i != me) {
+        let entry = &cfg.servers[id];
+        for (channel, port) in [
+            (Channel::Election, entry.election_port),
+            (Channel::Quorum, entry.quorum_port),
+        ] {
+            let addr = resolve(&entry.host, port)?;
+            let tx = peer::link(rt, me, idx, addr, channel, inbox.clone());
+            links.insert((idx, channel), tx);
+        }
+    }
+    Ok(links)
 }
 
 fn client_address(cfg: &ZooConfig, myid: u64) -> Result<SocketAddr, String> {
