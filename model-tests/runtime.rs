@@ -202,3 +202,46 @@ fn malformed_frames_close_only_their_connection() {
     assert_eq!(good.create("/still", b"ok"), Code::Ok as i32);
     node.stop();
 }
+
+#[test]
+fn four_letter_words_answer_in_zookeeper_s_formats() {
+    // Administrator's Guide, "The Four Letter Words", and 4lw.commands.whitelist.
+    use crate::zk_wire::four;
+    let dir = scratch("fourlw");
+    let port = free_port();
+    let cfg = format!(
+        "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+         4lw.commands.whitelist=ruok, srvr, stat, mntr, wchs, isro\n",
+        dir.join("data").display()
+    );
+    let node = Node::start(&cfg, &dir);
+    let addr = node.running.client_addr;
+    let mut c = Client::connect(addr, Duration::from_secs(10));
+    assert_eq!(c.create("/w", b"x"), Code::Ok as i32);
+    assert!(c.get_watch("/w").is_some());
+    assert_eq!(four(addr, "ruok"), "imok");
+    assert_eq!(four(addr, "isro"), "rw");
+    let srvr = four(addr, "srvr");
+    assert!(
+        srvr.starts_with("Zookeeper version: 3.8.0-zabkeeper"),
+        "{srvr}"
+    );
+    assert!(
+        srvr.contains("Mode: standalone\n") && srvr.contains("Connections: 1\n"),
+        "{srvr}"
+    );
+    let stat = four(addr, "stat");
+    assert!(stat.contains("Clients:\n /127.0.0.1:"), "{stat}");
+    let mntr = four(addr, "mntr");
+    assert!(mntr.contains("zk_server_state\tstandalone\n"), "{mntr}");
+    assert!(mntr.contains("zk_znode_count\t5\n"), "{mntr}");
+    assert_eq!(
+        four(addr, "wchs"),
+        "1 connections watching 1 paths\nTotal watches:1\n"
+    );
+    assert_eq!(
+        four(addr, "dump"),
+        "dump is not executed because it is not in the whitelist.\n"
+    );
+    node.stop();
+}

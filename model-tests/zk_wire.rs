@@ -87,9 +87,18 @@ impl Client {
     }
 
     pub fn get(&mut self, path: &str) -> Option<Vec<u8>> {
+        self.read(path, false)
+    }
+
+    /// getData with a watch.
+    pub fn get_watch(&mut self, path: &str) -> Option<Vec<u8>> {
+        self.read(path, true)
+    }
+
+    fn read(&mut self, path: &str, watch: bool) -> Option<Vec<u8>> {
         let body = Request::Read {
             path: path.into(),
-            watch: false,
+            watch,
         };
         match self.call(op::GET_DATA, body) {
             Some(ReplyFrame {

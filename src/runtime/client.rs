@@ -11,9 +11,9 @@ use super::node::Event;
 use crate::jute::{codec, frame_length};
 use crate::zab::Msg;
 use crate::zk::server::ClientMsg;
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,15 +27,17 @@ pub const CLIENT_BASE: usize = 1 << 20;
 /// The open client connections, by id.
 #[derive(Default)]
 pub struct Registry {
-    conns: Mutex<HashMap<usize, UnboundedSender<ClientMsg>>>,
+    conns: Mutex<HashMap<usize, (UnboundedSender<ClientMsg>, SocketAddr)>>,
     next: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, u32>>,
+    received: AtomicU64,
+    sent: AtomicU64,
 }
 
 impl Registry {
     /// Hands `msg` to connection `id` (dropped if it is gone).
     pub fn send(&self, id: usize, msg: ClientMsg) {
-        if let Some(tx) = self.conns.lock().expect("registry").get(&id) {
+        if let Some((tx, _)) = self.conns.lock().expect("registry").get(&id) {
             let _ = tx.send(msg);
         }
     }
@@ -45,10 +47,24 @@ impl Registry {
         self.conns.lock().expect("registry").len()
     }
 
-    fn open(&self) -> (usize, UnboundedReceiver<ClientMsg>) {
+    /// The peer address of each open connection, by id.
+    pub fn addresses(&self) -> BTreeMap<usize, SocketAddr> {
+        let conns = self.conns.lock().expect("registry");
+        conns.iter().map(|(id, (_, addr))| (*id, *addr)).collect()
+    }
+
+    /// Frames received from and sent to clients since the server started.
+    pub fn packets(&self) -> (u64, u64) {
+        (
+            self.received.load(Ordering::Relaxed),
+            self.sent.load(Ordering::Relaxed),
+        )
+    }
+
+    fn open(&self, addr: SocketAddr) -> (usize, UnboundedReceiver<ClientMsg>) {
         let id = CLIENT_BASE + self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = unbounded_channel();
-        self.conns.lock().expect("registry").insert(id, tx);
+        self.conns.lock().expect("registry").insert(id, (tx, addr));
         (id, rx)
     }
 
@@ -106,7 +122,7 @@ pub async fn accept(listener: TcpListener, port: ClientPort) {
         let _ = stream.set_nodelay(true);
         let port = port.clone();
         tokio::spawn(async move {
-            if let Err(reason) = serve(stream, &port).await {
+            if let Err(reason) = serve(stream, from, &port).await {
                 tracing::warn!(%from, reason, "client connection closed");
             }
             port.registry.release(from.ip());
@@ -114,7 +130,7 @@ pub async fn accept(listener: TcpListener, port: ClientPort) {
     }
 }
 
-async fn serve(stream: TcpStream, port: &ClientPort) -> Result<(), String> {
+async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result<(), String> {
     let (mut rd, wr) = stream.into_split();
     let mut header = [0u8; 4];
     if rd.read_exact(&mut header).await.is_err() {
@@ -127,9 +143,9 @@ async fn serve(stream: TcpStream, port: &ClientPort) -> Result<(), String> {
         let _ = wr.shutdown().await;
         return Ok(());
     }
-    let (id, rx) = port.registry.open();
-    let writer = tokio::spawn(write_loop(wr, rx));
-    let result = read_loop(&mut rd, header, id, &port.inbox).await;
+    let (id, rx) = port.registry.open(from);
+    let writer = tokio::spawn(write_loop(wr, rx, port.registry.clone()));
+    let result = read_loop(&mut rd, header, id, port).await;
     port.registry.close(id);
     let _ = port.inbox.send(Event::Msg {
         src: id,
@@ -143,8 +159,9 @@ async fn read_loop(
     rd: &mut tokio::net::tcp::OwnedReadHalf,
     first: [u8; 4],
     id: usize,
-    inbox: &Sender<Event>,
+    port: &ClientPort,
 ) -> Result<(), String> {
+    let inbox = &port.inbox;
     let mut header = first;
     let mut connected = false;
     loop {
@@ -159,6 +176,7 @@ async fn read_loop(
             connected = true;
             ClientMsg::Connect(codec::decode_connect_request(&body).map_err(|e| e.to_string())?)
         };
+        port.registry.received.fetch_add(1, Ordering::Relaxed);
         let event = Event::Msg {
             src: id,
             msg: Msg::Client(msg),
@@ -172,7 +190,11 @@ async fn read_loop(
     }
 }
 
-async fn write_loop(mut wr: OwnedWriteHalf, mut rx: UnboundedReceiver<ClientMsg>) {
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: UnboundedReceiver<ClientMsg>,
+    registry: Arc<Registry>,
+) {
     while let Some(msg) = rx.recv().await {
         let body = match msg {
             ClientMsg::Connected(r) => codec::encode_connect_response(&r),
@@ -185,6 +207,7 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: UnboundedReceiver<ClientMsg>
         if wr.write_all(&frame).await.is_err() {
             break;
         }
+        registry.sent.fetch_add(1, Ordering::Relaxed);
     }
     let _ = wr.shutdown().await;
 }

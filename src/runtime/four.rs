@@ -60,11 +60,15 @@ impl Context {
             _ => {}
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let (standalone, voter) = (self.standalone, self.voter);
-        let conns = self.connections.count();
+        let seen = Seen {
+            standalone: self.standalone,
+            voter: self.voter,
+            addresses: self.connections.addresses(),
+            packets: self.connections.packets(),
+        };
         let cmd = cmd.to_string();
         let inspect = move |st: &ServerState<DataTree>| {
-            let _ = tx.send(describe(&cmd, st, standalone, voter, conns));
+            let _ = tx.send(describe(&cmd, st, &seen));
         };
         if inbox.send(Event::Inspect(Box::new(inspect))).is_err() {
             return "This ZooKeeper instance is not currently serving requests\n".to_string();
@@ -73,57 +77,100 @@ impl Context {
     }
 }
 
-fn mode(st: &ServerState<DataTree>, standalone: bool, voter: bool) -> &'static str {
-    if standalone {
+/// What the runtime knows that the actor's state does not.
+struct Seen {
+    standalone: bool,
+    voter: bool,
+    /// Client connections' peer addresses by id.
+    addresses: std::collections::BTreeMap<usize, std::net::SocketAddr>,
+    /// Frames received from and sent to clients.
+    packets: (u64, u64),
+}
+
+fn mode(st: &ServerState<DataTree>, seen: &Seen) -> &'static str {
+    if seen.standalone {
         "standalone"
     } else {
-        role_name(st, voter)
+        role_name(st, seen.voter)
     }
 }
 
-fn describe(
-    cmd: &str,
-    st: &ServerState<DataTree>,
-    standalone: bool,
-    voter: bool,
-    conns: usize,
-) -> String {
+fn describe(cmd: &str, st: &ServerState<DataTree>, seen: &Seen) -> String {
     let serving = st.local.serving;
     if !serving && cmd != "isro" {
         return "This ZooKeeper instance is not currently serving requests\n".to_string();
     }
-    let nodes = st.sm.nodes().len();
     match cmd {
-        "cons" | "wchs" | "wchc" | "wchp" | "dump" => watches_and_sessions(cmd, st),
+        "cons" => cons(st, seen),
+        "dump" => dump(st),
+        "wchs" | "wchc" | "wchp" => watches(cmd, st),
         "isro" => if serving { "rw" } else { "null" }.to_string(),
-        "mntr" => {
-            let watches: usize = st.local.watches.list().len();
-            let ephemerals: usize = st
-                .sm
-                .sessions()
-                .keys()
-                .map(|s| st.sm.ephemerals(*s).count())
-                .sum();
-            format!(
-                "zk_version\t{VERSION}\nzk_server_state\t{}\nzk_znode_count\t{nodes}\n\
-                 zk_watch_count\t{watches}\nzk_ephemerals_count\t{ephemerals}\n\
-                 zk_num_alive_connections\t{conns}\nzk_outstanding_requests\t0\n\
-                 zk_last_zxid\t0x{:x}\n",
-                mode(st, standalone, voter),
-                st.committed.0
-            )
-        }
-        _ => {
-            let clients = if cmd == "stat" { "Clients:\n\n" } else { "" };
-            format!(
-                "Zookeeper version: {VERSION}\n{clients}Latency min/avg/max: 0/0.0/0\n\
-                 Received: 0\nSent: 0\nConnections: {conns}\nOutstanding: 0\nZxid: 0x{:x}\n\
-                 Mode: {}\nNode count: {nodes}\n",
-                st.committed.0,
-                mode(st, standalone, voter)
-            )
-        }
+        "mntr" => mntr(st, seen),
+        _ => srvr(cmd == "stat", st, seen),
     }
+}
+
+/// Requests received and not answered yet, over every connection.
+fn outstanding(st: &ServerState<DataTree>) -> usize {
+    st.local.conns.values().map(|c| c.queue.len()).sum()
+}
+
+/// `srvr`, and `stat` with its client list. Latency is not measured yet (reported as 0).
+fn srvr(stat: bool, st: &ServerState<DataTree>, seen: &Seen) -> String {
+    let clients = if stat {
+        format!("Clients:\n{}", cons(st, seen))
+    } else {
+        String::new()
+    };
+    format!(
+        "Zookeeper version: {VERSION}\n{clients}Latency min/avg/max: 0/0.0/0\nReceived: {}\n\
+         Sent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {}\n\
+         Node count: {}\n",
+        seen.packets.0,
+        seen.packets.1,
+        seen.addresses.len(),
+        outstanding(st),
+        st.committed.0,
+        mode(st, seen),
+        st.sm.nodes().len()
+    )
+}
+
+fn mntr(st: &ServerState<DataTree>, seen: &Seen) -> String {
+    let ephemerals: usize = st
+        .sm
+        .sessions()
+        .keys()
+        .map(|s| st.sm.ephemerals(*s).count())
+        .sum();
+    let data: usize = st
+        .sm
+        .nodes()
+        .iter()
+        .map(|(path, n)| path.len() + n.data.len())
+        .sum();
+    let mut out = format!(
+        "zk_version\t{VERSION}\nzk_server_state\t{}\nzk_ephemerals_count\t{ephemerals}\n\
+         zk_num_alive_connections\t{}\nzk_outstanding_requests\t{}\nzk_znode_count\t{}\n\
+         zk_global_sessions\t{}\nzk_packets_received\t{}\nzk_packets_sent\t{}\n\
+         zk_watch_count\t{}\nzk_approximate_data_size\t{data}\n",
+        mode(st, seen),
+        seen.addresses.len(),
+        outstanding(st),
+        st.sm.nodes().len(),
+        st.sm.sessions().len(),
+        seen.packets.0,
+        seen.packets.1,
+        st.local.watches.list().len(),
+    );
+    if let crate::zab::Role::Leading(l) = &st.role {
+        let learners = l.cepoch.len().saturating_sub(1);
+        let synced = l.synced.len();
+        out.push_str(&format!(
+            "zk_learners\t{learners}\nzk_synced_followers\t{synced}\n"
+        ));
+    }
+    out
 }
 
 fn envi() -> String {
@@ -140,24 +187,19 @@ fn envi() -> String {
     out
 }
 
-/// The words about connections, watches and sessions.
-fn watches_and_sessions(cmd: &str, st: &ServerState<DataTree>) -> String {
-    match cmd {
-        "cons" => cons(st),
-        "dump" => dump(st),
-        _ => watches(cmd, st),
-    }
-}
-
-fn cons(st: &ServerState<DataTree>) -> String {
+/// One line per client connection, as ZooKeeper's `cons` prints them.
+fn cons(st: &ServerState<DataTree>, seen: &Seen) -> String {
     let mut out = String::new();
-    for (id, c) in &st.local.conns {
-        out.push_str(&format!(
-            " /client-{id}[1](queued={},sid=0x{:x},to={})\n",
-            c.queue.len(),
-            c.session,
-            c.timeout
-        ));
+    for (id, addr) in &seen.addresses {
+        match st.local.conns.get(id) {
+            Some(c) => out.push_str(&format!(
+                " /{addr}[1](queued={},sid=0x{:x},to={})\n",
+                c.queue.len(),
+                c.session,
+                c.timeout
+            )),
+            None => out.push_str(&format!(" /{addr}[0](queued=0)\n")),
+        }
     }
     out.push('\n');
     out
@@ -201,9 +243,10 @@ fn watches(cmd: &str, st: &ServerState<DataTree>) -> String {
 /// `dump`: the sessions and their ephemerals.
 fn dump(st: &ServerState<DataTree>) -> String {
     let sessions = st.sm.sessions();
-    let mut out = format!("Global Sessions({}):\n", sessions.len());
+    let n = sessions.len();
+    let mut out = format!("SessionTracker dump:\nSession Sets ({n})/({n}):\n");
     for (s, timeout) in sessions {
-        out.push_str(&format!("0x{s:x}\t{timeout}ms\n"));
+        out.push_str(&format!("\t0x{s:x} (timeout {timeout} ms)\n"));
     }
     let owners: Vec<i64> = sessions
         .keys()

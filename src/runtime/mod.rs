@@ -206,11 +206,13 @@ fn client_address(cfg: &ZooConfig, myid: u64) -> Result<SocketAddr, String> {
 }
 
 fn conf_lines(cfg: &ZooConfig, myid: u64, client: SocketAddr) -> Vec<(String, String)> {
+    let version2 = |d: &std::path::Path| d.join("version-2").display().to_string();
     let mut lines = vec![
         ("clientPort".to_string(), client.port().to_string()),
         ("clientPortAddress".into(), client.ip().to_string()),
-        ("dataDir".into(), cfg.data_dir.display().to_string()),
-        ("dataLogDir".into(), cfg.data_log_dir.display().to_string()),
+        ("secureClientPort".into(), "-1".into()),
+        ("dataDir".into(), version2(&cfg.data_dir)),
+        ("dataLogDir".into(), version2(&cfg.data_log_dir)),
         ("tickTime".into(), cfg.tick_time.to_string()),
         ("maxClientCnxns".into(), cfg.max_client_cnxns.to_string()),
         (

@@ -80,32 +80,9 @@ pub fn run(
             Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
-        let mut events = vec![first];
-        while events.len() < 512 {
-            match inbox.try_recv() {
-                Ok(e) => events.push(e),
-                Err(_) => break,
-            }
-        }
-        for event in events {
-            match event {
-                Event::Msg { src, msg } => {
-                    tracing::trace!(server = me, src, ?msg, "deliver");
-                    step_msg(&actor, me, &mut state, src, msg, &mut batch, &timers)
-                }
-                Event::Timer(t, generation) => {
-                    if timers.fire(&t, generation) {
-                        tracing::trace!(server = me, timer = ?t, "timeout");
-                        let mut o = Out::new();
-                        actor.on_timeout(Id::from(me), &mut state, &t, &mut o);
-                        batch.absorb(o, &timers);
-                    }
-                }
-                Event::Inspect(f) => f(&state),
-                Event::Stop => {
-                    batch.flush(&mut disk, outlet.as_ref())?;
-                    return Ok(());
-                }
+        for event in more(&inbox, first) {
+            if !handle(&actor, me, &mut state, event, &mut batch, &timers) {
+                return batch.flush(&mut disk, outlet.as_ref());
             }
         }
         batch.flush(&mut disk, outlet.as_ref())?;
@@ -121,6 +98,46 @@ pub fn run(
             last_role = role;
         }
     }
+}
+
+/// `first` and what else is waiting (a batch: up to 512 events).
+fn more(inbox: &Receiver<Event>, first: Event) -> Vec<Event> {
+    let mut events = vec![first];
+    while events.len() < 512 {
+        match inbox.try_recv() {
+            Ok(e) => events.push(e),
+            Err(_) => break,
+        }
+    }
+    events
+}
+
+/// Runs one event as one actor step (or answers an inspection); false on [`Event::Stop`].
+fn handle(
+    actor: &Server<DataTree>,
+    me: usize,
+    state: &mut Cow<'_, ServerState<DataTree>>,
+    event: Event,
+    batch: &mut Batch,
+    timers: &Timers,
+) -> bool {
+    match event {
+        Event::Msg { src, msg } => {
+            tracing::trace!(server = me, src, ?msg, "deliver");
+            step_msg(actor, me, state, src, msg, batch, timers)
+        }
+        Event::Timer(t, generation) => {
+            if timers.fire(&t, generation) {
+                tracing::trace!(server = me, timer = ?t, "timeout");
+                let mut o = Out::new();
+                actor.on_timeout(Id::from(me), state, &t, &mut o);
+                batch.absorb(o, timers);
+            }
+        }
+        Event::Inspect(f) => f(state),
+        Event::Stop => return false,
+    }
+    true
 }
 
 fn step_msg(
