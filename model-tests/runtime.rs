@@ -39,12 +39,24 @@ impl Node {
 
 /// `n` voters in-process on loopback, with `extra` appended to every zoo.cfg.
 pub fn ensemble(name: &str, n: usize, extra: &str) -> Vec<Node> {
+    ensemble_with_observers(name, n, 0, extra)
+}
+
+/// `voters` voters and then `observers` observers, in-process on loopback.
+pub fn ensemble_with_observers(
+    name: &str,
+    voters: usize,
+    observers: usize,
+    extra: &str,
+) -> Vec<Node> {
+    let n = voters + observers;
     let dir = scratch(name);
     let ports: Vec<u16> = (0..3 * n).map(|_| free_port()).collect();
     let servers: String = (1..=n)
         .map(|i| {
             let (q, e) = (ports[i * 3 - 3], ports[i * 3 - 2]);
-            format!("server.{i}=127.0.0.1:{q}:{e}\n")
+            let role = if i > voters { ":observer" } else { "" };
+            format!("server.{i}=127.0.0.1:{q}:{e}{role}\n")
         })
         .collect();
     (1..=n)
@@ -244,4 +256,36 @@ fn four_letter_words_answer_in_zookeeper_s_formats() {
         "dump is not executed because it is not in the whitelist.\n"
     );
     node.stop();
+}
+
+#[test]
+fn an_observer_serves_forwards_writes_and_learns_commits() {
+    // Observers (ZooKeeper's Observers Guide): they do not vote, forward writes to the leader,
+    // and receive what is committed (INFORM).
+    use crate::zk_wire::four;
+    let nodes = ensemble_with_observers("observer", 2, 1, "");
+    let observer = nodes[2].running.client_addr;
+    let mut c = Client::connect(observer, Duration::from_secs(20));
+    assert!(four(observer, "srvr").contains("Mode: observer"));
+    assert_eq!(c.create("/via-observer", b"o"), Code::Ok as i32);
+    let mut v = Client::connect(nodes[0].running.client_addr, Duration::from_secs(20));
+    let start = Instant::now();
+    while v.get("/via-observer").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a voter never saw it"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(v.create("/via-voter", b"v"), Code::Ok as i32);
+    while c.get("/via-voter").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the observer never learned it"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for n in nodes {
+        n.stop();
+    }
 }
