@@ -65,7 +65,7 @@ fn phase1_follower_promises_a_newer_epoch_durably_in_the_ackepoch_step() {
     let st = follower(Durable {
         accepted_epoch: 2,
         current_epoch: 1,
-        log: vec![txn(1, 1, 7)],
+        log: vec![txn(1, 1, 7)].into(),
         ..Durable::default()
     });
     let (next, cmds) = step(&st, 0, Msg::LeaderInfo { epoch: 3 });
@@ -112,7 +112,7 @@ fn phase1_leader_picks_an_epoch_above_every_promise_of_a_quorum() {
 #[test]
 fn phase2_sync_is_diff_when_the_learner_has_a_prefix() {
     let leader = Durable::<S> {
-        log: vec![txn(1, 1, 1), txn(1, 2, 2)],
+        log: vec![txn(1, 1, 1), txn(1, 2, 2)].into(),
         ..Durable::default()
     };
     let (mode, entries) = choose_sync(&leader, Zxid::new(1, 1));
@@ -123,7 +123,7 @@ fn phase2_sync_is_diff_when_the_learner_has_a_prefix() {
 #[test]
 fn phase2_sync_is_trunc_when_the_learner_is_ahead_or_holds_an_orphan() {
     let leader = Durable::<S> {
-        log: vec![txn(1, 1, 1), txn(2, 1, 3)],
+        log: vec![txn(1, 1, 1), txn(2, 1, 3)].into(),
         ..Durable::default()
     };
     // Ahead: <2,2> was never committed; drop it.
@@ -142,8 +142,9 @@ fn phase2_sync_is_snap_when_the_learner_is_behind_the_snapshot() {
         snapshot: Snapshot {
             zxid: Zxid::new(1, 1),
             state: DeliveredLog(vec![txn(1, 1, 1)]),
-        },
-        log: vec![txn(1, 2, 2)],
+        }
+        .into(),
+        log: vec![txn(1, 2, 2)].into(),
         ..Durable::default()
     };
     let (mode, entries) = choose_sync(&leader, Zxid::ZERO);
@@ -156,7 +157,7 @@ fn syncing() -> ServerState<S> {
     let st = follower(Durable {
         accepted_epoch: 1,
         current_epoch: 1,
-        log: vec![txn(1, 1, 1)],
+        log: vec![txn(1, 1, 1)].into(),
         ..Durable::default()
     });
     step(&st, 0, Msg::LeaderInfo { epoch: 2 }).0
@@ -179,7 +180,7 @@ fn phase2_follower_logs_the_synced_history_and_the_epoch_before_ack_ld() {
     let saved = saves(&cmds);
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].current_epoch, 2);
-    assert_eq!(saved[0].log, vec![txn(1, 1, 1), txn(1, 2, 2)]);
+    assert_eq!(saved[0].log.to_vec(), vec![txn(1, 1, 1), txn(1, 2, 2)]);
     let ack = Msg::AckNewLeader {
         last_zxid: Zxid::new(1, 2),
     };

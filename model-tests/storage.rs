@@ -35,7 +35,8 @@ fn durable(n: u32) -> ZkDurable {
         snapshot: Snapshot {
             zxid: Zxid::ZERO,
             state: DataTree::default(),
-        },
+        }
+        .into(),
         log: (1..=n).map(txn).collect(),
     }
 }

@@ -41,7 +41,8 @@ impl Cluster {
             snapshot: Snapshot {
                 zxid: Zxid::ZERO,
                 state: tree,
-            },
+            }
+            .into(),
             ..Durable::default()
         };
         let mut c = Cluster {

@@ -197,8 +197,8 @@ pub fn recovery() -> ModelConfig {
     let s0 = Durable {
         accepted_epoch: 1,
         current_epoch: 1,
-        snapshot: Snapshot::default(),
-        log: vec![committed.clone(), txn(1, 2, 2)],
+        snapshot: Default::default(),
+        log: vec![committed.clone(), txn(1, 2, 2)].into(),
     };
     let s1 = Durable {
         accepted_epoch: 1,
@@ -206,8 +206,9 @@ pub fn recovery() -> ModelConfig {
         snapshot: Snapshot {
             zxid: committed.zxid,
             state: DeliveredLog(vec![committed]),
-        },
-        log: vec![],
+        }
+        .into(),
+        log: Default::default(),
     };
     let s2 = Durable {
         accepted_epoch: 1,
@@ -247,8 +248,8 @@ fn durable(epoch: Epoch, log: Vec<Txn<u8>>) -> Option<Durable<DeliveredLog>> {
     Some(Durable {
         accepted_epoch: epoch,
         current_epoch: epoch,
-        snapshot: Snapshot::default(),
-        log,
+        snapshot: Default::default(),
+        log: log.into(),
     })
 }
 

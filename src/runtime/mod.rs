@@ -72,7 +72,8 @@ pub fn actor(cfg: &ZooConfig) -> Server<DataTree> {
             snapshot: Snapshot {
                 zxid: Default::default(),
                 state: DataTree::new(true),
-            },
+            }
+            .into(),
             ..Durable::default()
         });
     }

@@ -3,9 +3,10 @@
 //! Events (peer messages, client messages, timer firings, the clock) arrive in one inbox. The
 //! loop takes what is waiting (a batch), runs each event as exactly one step of the unmodified
 //! [`Server`] actor, then carries out the batch's commands in the order the durability rule
-//! needs: the last `Save` of the batch is written and fsynced first, and only then are the
-//! batch's messages sent (group commit: several steps, one fsync). A later save in a batch
-//! contains every earlier one's effects, so the disk never holds less than what a sent
+//! needs: each step's `Save` is staged in the data directory as the step ends (new log entries
+//! encoded, the save dropped, so the actor's log is never shared when it next appends), the
+//! staged writes are made durable with one fsync at the end of the batch, and only then are
+//! the batch's messages sent (group commit). The disk never holds less than what a sent
 //! message vouches for. Timers are set and cancelled as the steps ask.
 //!
 //! The loop decides nothing about the protocol: it only delivers inputs and runs outputs.
@@ -52,7 +53,7 @@ pub trait Outlet: Send + Sync {
 pub fn run(
     actor: Server<DataTree>,
     me: usize,
-    mut disk: DataDir,
+    disk: DataDir,
     recovered: Option<ZkDurable>,
     inbox: Receiver<Event>,
     timers: Timers,
@@ -63,9 +64,12 @@ pub fn run(
     let voter = actor.cfg.is_voter(me);
     let mut last_role = role_name(&state, voter);
     tracing::info!(server = me, role = last_role, "started");
-    let mut batch = Batch::default();
+    let mut batch = Batch {
+        disk,
+        sends: Vec::new(),
+    };
     batch.absorb(o, &timers);
-    batch.flush(&mut disk, outlet.as_ref())?;
+    batch.flush(outlet.as_ref())?;
     let mut clock = 0;
     loop {
         // Time is an input: the clock reading goes in as a step before the events it stamps.
@@ -82,10 +86,10 @@ pub fn run(
         };
         for event in more(&inbox, first) {
             if !handle(&actor, me, &mut state, event, &mut batch, &timers) {
-                return batch.flush(&mut disk, outlet.as_ref());
+                return batch.flush(outlet.as_ref());
             }
         }
-        batch.flush(&mut disk, outlet.as_ref())?;
+        batch.flush(outlet.as_ref())?;
         let role = role_name(&state, voter);
         if role != last_role {
             tracing::info!(
@@ -154,10 +158,10 @@ fn step_msg(
     batch.absorb(o, timers);
 }
 
-/// The commands of the steps since the last flush.
-#[derive(Default)]
+/// The commands of the steps since the last flush (their saves are staged in the data
+/// directory as they come, so the actor's state is not shared with a save in flight).
 struct Batch {
-    save: Option<ZkDurable>,
+    disk: DataDir,
     sends: Vec<(usize, Msg<DataTree>)>,
 }
 
@@ -165,7 +169,7 @@ impl Batch {
     fn absorb(&mut self, o: Out<Server<DataTree>>, timers: &Timers) {
         for cmd in o {
             match cmd {
-                Command::Save(d) => self.save = Some(d),
+                Command::Save(d) => self.disk.stage(&d),
                 Command::Send(dst, msg) => self.sends.push((usize::from(dst), msg)),
                 Command::SetTimer(t, range) => timers.set(t, range),
                 Command::CancelTimer(t) => timers.cancel(&t),
@@ -175,10 +179,10 @@ impl Batch {
     }
 
     /// Makes the last save durable, then sends.
-    fn flush(&mut self, disk: &mut DataDir, outlet: &dyn Outlet) -> Result<(), String> {
-        if let Some(d) = self.save.take() {
+    fn flush(&mut self, outlet: &dyn Outlet) -> Result<(), String> {
+        if self.disk.dirty() {
             let start = Instant::now();
-            disk.save(&d).map_err(|e| e.to_string())?;
+            self.disk.commit().map_err(|e| e.to_string())?;
             let took = start.elapsed();
             if took > Duration::from_millis(50) {
                 tracing::warn!(ms = took.as_millis() as u64, "slow fsync");

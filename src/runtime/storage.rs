@@ -20,6 +20,7 @@ use crate::zk::{DataTree, ZkTxn};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What the server's storage holds.
 pub type ZkDurable = Durable<DataTree>;
@@ -69,9 +70,26 @@ pub struct DataDir {
     /// What the disk holds now, in summary.
     saved: Saved,
     log: Option<File>,
+    /// What the saves since the last [`DataDir::commit`] ask for, in summary.
+    staged: Saved,
+    /// The writes those saves need.
+    pending: Pending,
 }
 
+/// A snapshot and the whole log after it, to be written afresh.
+type Rewrite = (Arc<Snapshot<DataTree>>, Vec<Txn<ZkTxn>>);
+
+/// Writes staged and not yet on disk.
 #[derive(Default)]
+struct Pending {
+    epochs: bool,
+    /// A new snapshot or a diverged log: the snapshot and the whole log after it.
+    rewrite: Option<Rewrite>,
+    /// Encoded records to append after that.
+    append: Vec<u8>,
+}
+
+#[derive(Clone, Default)]
 struct Saved {
     accepted_epoch: Epoch,
     current_epoch: Epoch,
@@ -100,9 +118,12 @@ impl DataDir {
             log_dir,
             saved: Saved::default(),
             log: None,
+            staged: Saved::default(),
+            pending: Pending::default(),
         };
         if let Some(durable) = &durable {
             d.saved = summary(durable);
+            d.staged = summary(durable);
             d.log = Some(d.open_log(durable.snapshot.zxid)?);
         }
         Ok((d, durable, warnings))
@@ -110,52 +131,73 @@ impl DataDir {
 
     /// Makes `durable` what the disk holds, fsyncing every file it writes.
     pub fn save(&mut self, durable: &ZkDurable) -> Result<()> {
-        let fresh = self.log.is_none();
-        if durable.accepted_epoch != self.saved.accepted_epoch || fresh {
-            let bytes = durable.accepted_epoch.to_string();
-            write_atomic(&self.dir, "acceptedEpoch", bytes.as_bytes())?;
+        self.stage(durable);
+        self.commit()
+    }
+
+    /// Takes note of what `durable` needs written, without writing: the new log entries are
+    /// encoded now, so that the caller can drop `durable` at once (its log is then no longer
+    /// shared, and the actor's next append does not copy it).
+    pub fn stage(&mut self, durable: &ZkDurable) {
+        let fresh = self.log.is_none() && self.pending.rewrite.is_none();
+        if durable.accepted_epoch != self.staged.accepted_epoch
+            || durable.current_epoch != self.staged.current_epoch
+            || fresh
+        {
+            self.pending.epochs = true;
         }
-        if durable.current_epoch != self.saved.current_epoch || fresh {
-            let bytes = durable.current_epoch.to_string();
-            write_atomic(&self.dir, "currentEpoch", bytes.as_bytes())?;
-        }
-        let extends = self.log.is_some()
-            && durable.snapshot.zxid == self.saved.snapshot
-            && durable.log.len() >= self.saved.log_len
-            && (self.saved.log_len == 0
-                || Some(durable.log[self.saved.log_len - 1].zxid) == self.saved.log_last);
+        let staged = &self.staged;
+        let extends = !fresh
+            && durable.snapshot.zxid == staged.snapshot
+            && durable.log.len() >= staged.log_len
+            && (staged.log_len == 0
+                || Some(durable.log[staged.log_len - 1].zxid) == staged.log_last);
         if extends {
-            self.append(&durable.log[self.saved.log_len..])?;
+            for txn in &durable.log[staged.log_len..] {
+                self.pending.append.extend(record(txn));
+            }
         } else {
-            self.rewrite(durable)?;
+            self.pending.rewrite = Some((durable.snapshot.clone(), durable.log.to_vec()));
+            self.pending.append.clear();
         }
-        self.saved = summary(durable);
+        self.staged = summary(durable);
+    }
+
+    /// Whether saves are staged and not yet written.
+    pub fn dirty(&self) -> bool {
+        self.pending.epochs || self.pending.rewrite.is_some() || !self.pending.append.is_empty()
+    }
+
+    /// Writes what was staged, fsyncing every file it writes.
+    pub fn commit(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.epochs {
+            let (accepted, current) = (self.staged.accepted_epoch, self.staged.current_epoch);
+            write_atomic(&self.dir, "acceptedEpoch", accepted.to_string().as_bytes())?;
+            write_atomic(&self.dir, "currentEpoch", current.to_string().as_bytes())?;
+        }
+        if let Some((snapshot, log)) = pending.rewrite {
+            self.rewrite(&snapshot, &log)?;
+        }
+        if !pending.append.is_empty() {
+            let path = self.log_path(self.staged.snapshot);
+            let log = self.log.as_mut().expect("an open log");
+            log.write_all(&pending.append).map_err(io_err(&path))?;
+            log.sync_data().map_err(io_err(&path))?;
+        }
+        self.saved = self.staged.clone();
         Ok(())
     }
 
-    fn append(&mut self, entries: &[Txn<ZkTxn>]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let mut buf = Vec::new();
-        for txn in entries {
-            buf.extend(record(txn));
-        }
-        let path = self.log_path(self.saved.snapshot);
-        let log = self.log.as_mut().expect("an open log");
-        log.write_all(&buf).map_err(io_err(&path))?;
-        log.sync_data().map_err(io_err(&path))
-    }
-
     /// A new snapshot or a log that diverged: write the snapshot (if new) and a fresh log.
-    fn rewrite(&mut self, durable: &ZkDurable) -> Result<()> {
-        let zxid = durable.snapshot.zxid;
+    fn rewrite(&mut self, snapshot: &Snapshot<DataTree>, log: &[Txn<ZkTxn>]) -> Result<()> {
+        let zxid = snapshot.zxid;
         let name = snapshot_name(zxid);
         if !self.dir.join(&name).exists() || zxid != self.saved.snapshot {
-            write_atomic(&self.dir, &name, &record(&durable.snapshot))?;
+            write_atomic(&self.dir, &name, &record(snapshot))?;
         }
         let mut buf = Vec::new();
-        for txn in &durable.log {
+        for txn in log {
             buf.extend(record(txn));
         }
         write_atomic(&self.log_dir, &log_name(zxid), &buf)?;
@@ -373,7 +415,7 @@ fn load(dir: &Path, log_dir: &Path, warnings: &mut Vec<String>) -> Result<Option
     Ok(Some(Durable {
         accepted_epoch: accepted.unwrap_or(0),
         current_epoch: current.unwrap_or(0),
-        snapshot,
-        log,
+        snapshot: snapshot.into(),
+        log: log.into(),
     }))
 }

@@ -116,7 +116,8 @@ fn take_snapshot<S: StateMachine>(cfg: &Config, state: &mut Cow<ServerState<S>>,
     st.durable.snapshot = Snapshot {
         zxid: committed,
         state: st.sm.clone(),
-    };
-    st.durable.log.drain(..folded);
+    }
+    .into();
+    st.durable.log.drop_front(folded);
     o.save(st.durable.clone());
 }

@@ -33,7 +33,8 @@ pub fn choose_sync<S: StateMachine>(
 ) -> (SyncMode<S>, Vec<Txn<S::Op>>) {
     let snap_zxid = leader.snapshot.zxid;
     if peer_last < snap_zxid {
-        return (SyncMode::Snap(leader.snapshot.clone()), leader.log.clone());
+        let snapshot = super::Snapshot::clone(&leader.snapshot);
+        return (SyncMode::Snap(snapshot), leader.log.to_vec());
     }
     if peer_last == snap_zxid || leader.position(peer_last).is_some() {
         return (SyncMode::Diff, leader.entries_after(peer_last));
@@ -251,7 +252,7 @@ fn apply_sync<S: StateMachine>(
             false
         }
         SyncMode::Snap(snapshot) => {
-            st.durable.snapshot = snapshot;
+            st.durable.snapshot = snapshot.into();
             st.durable.log.clear();
             false
         }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Debug};
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// An epoch number: ZooKeeper's `peerEpoch`; the paper's `e`.
 pub type Epoch = u32;
@@ -119,10 +120,95 @@ pub struct Durable<S: StateMachine> {
     pub accepted_epoch: Epoch,
     /// The paper's `f.a`: the epoch of the last NEWLEADER this server acknowledged.
     pub current_epoch: Epoch,
-    /// Everything up to the snapshot point, folded into a state machine image.
-    pub snapshot: Snapshot<S>,
+    /// Everything up to the snapshot point, folded into a state machine image. Shared: a
+    /// save clones a pointer, not the tree.
+    pub snapshot: Arc<Snapshot<S>>,
     /// The transaction log after the snapshot point, in zxid order (the paper's history `h`).
-    pub log: Vec<Txn<S::Op>>,
+    pub log: Log<Txn<S::Op>>,
+}
+
+/// A log that a save copies in O(1): the entries sit behind an `Arc`, and a change copies them
+/// only while someone else still holds the previous version (the runtime drops a save once it
+/// has staged it; the model checker's states keep theirs, as values must). Reads see a slice.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Log<T: Clone>(Arc<Vec<T>>);
+
+impl<T: Clone> Default for Log<T> {
+    fn default() -> Self {
+        Log(Arc::new(Vec::new()))
+    }
+}
+
+impl<T: Clone> std::ops::Deref for Log<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<'a, T: Clone> IntoIterator for &'a Log<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<T: Clone> From<Vec<T>> for Log<T> {
+    fn from(v: Vec<T>) -> Self {
+        Log(Arc::new(v))
+    }
+}
+
+impl<T: Clone> FromIterator<T> for Log<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Log(Arc::new(iter.into_iter().collect()))
+    }
+}
+
+impl<T: Clone> Log<T> {
+    /// The entries, for changing (copied first only if shared).
+    pub fn make_mut(&mut self) -> &mut Vec<T> {
+        Arc::make_mut(&mut self.0)
+    }
+
+    /// Appends an entry.
+    pub fn push(&mut self, entry: T) {
+        self.make_mut().push(entry);
+    }
+
+    /// Keeps the first `len` entries.
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.0.len() {
+            self.make_mut().truncate(len);
+        }
+    }
+
+    /// Drops every entry.
+    pub fn clear(&mut self) {
+        if !self.0.is_empty() {
+            self.make_mut().clear();
+        }
+    }
+
+    /// Drops the first `n` entries.
+    pub fn drop_front(&mut self, n: usize) {
+        if n > 0 {
+            self.make_mut().drain(..n);
+        }
+    }
+}
+
+impl<T: Clone + Serialize> Serialize for Log<T> {
+    fn serialize<Z: serde::Serializer>(&self, z: Z) -> Result<Z::Ok, Z::Error> {
+        self.0.as_slice().serialize(z)
+    }
+}
+
+impl<'de, T: Clone + Deserialize<'de>> Deserialize<'de> for Log<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<T>::deserialize(d).map(Log::from)
+    }
 }
 
 impl<S: StateMachine> Default for Durable<S> {
@@ -130,8 +216,8 @@ impl<S: StateMachine> Default for Durable<S> {
         Durable {
             accepted_epoch: 0,
             current_epoch: 0,
-            snapshot: Snapshot::default(),
-            log: Vec::new(),
+            snapshot: Arc::default(),
+            log: Log::default(),
         }
     }
 }
