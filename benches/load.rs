@@ -129,6 +129,14 @@ async fn run(
     (all.len() as f64 / secs, all)
 }
 
+/// This process's peak resident memory (servers and load generator together), from /proc.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 fn pct(lat: &[Duration], p: f64) -> f64 {
     if lat.is_empty() {
         return 0.0;
@@ -175,5 +183,8 @@ fn main() {
                 );
             }
         }
+    }
+    if let Some(mib) = peak_rss_mib() {
+        println!("peak resident memory of this process (servers + load generator): {mib} MiB");
     }
 }
