@@ -101,3 +101,45 @@ fn a_corrupt_record_before_the_tail_stops_recovery() {
         Ok(_) => panic!("served from a corrupt log"),
     }
 }
+
+#[test]
+fn new_snapshots_replace_the_log_and_purge_keeps_the_newest() {
+    // autopurge.snapRetainCount: the newest snapshots are kept; the log of older snapshots
+    // goes as soon as a newer snapshot is written.
+    let dir = scratch("storage-purge");
+    let (mut d, _, _) = DataDir::open(&dir, &dir).unwrap();
+    let mut durable = durable(0);
+    for k in 1..=5u32 {
+        durable.log.push(txn(k));
+        durable.snapshot = Snapshot {
+            zxid: Zxid::new(1, k),
+            state: DataTree::default(),
+        }
+        .into();
+        durable.log.clear();
+        d.save(&durable).unwrap();
+    }
+    let names = |prefix: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join("version-2"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(prefix) && !n.ends_with(".tmp"))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("log."), vec!["log.100000005"]);
+    assert_eq!(names("snapshot.").len(), 5);
+    assert_eq!(d.purge(3).unwrap(), 2);
+    assert_eq!(
+        names("snapshot."),
+        vec![
+            "snapshot.100000003",
+            "snapshot.100000004",
+            "snapshot.100000005"
+        ]
+    );
+    drop(d);
+    let (_, back, _) = DataDir::open(&dir, &dir).unwrap();
+    assert_eq!(back.unwrap().snapshot.zxid, Zxid::new(1, 5));
+}

@@ -161,9 +161,20 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
         inbox: inbox.clone(),
     });
     let timers = timers::Timers::new(inbox.clone(), rt.clone());
+    let purge = (cfg.purge_interval > 0).then(|| node::Purge {
+        every: Duration::from_secs(3600 * u64::from(cfg.purge_interval)),
+        retain: cfg.snap_retain_count as usize,
+    });
     let thread = std::thread::Builder::new()
         .name(format!("zab-{myid}"))
-        .spawn(move || node::run(actor, me, disk, recovered, rx, timers, outlet))
+        .spawn(move || {
+            let disk = node::Disk {
+                dir: disk,
+                recovered,
+                purge,
+            };
+            node::run(actor, me, disk, rx, timers, outlet)
+        })
         .map_err(|e| e.to_string())?;
     Ok(Running {
         inbox,

@@ -42,6 +42,25 @@ pub enum Event {
     Stop,
 }
 
+/// `autopurge.*`: every `every`, keep only the newest `retain` snapshots.
+#[derive(Clone, Copy, Debug)]
+pub struct Purge {
+    /// `autopurge.purgeInterval` (hours in zoo.cfg).
+    pub every: Duration,
+    /// `autopurge.snapRetainCount`.
+    pub retain: usize,
+}
+
+/// The server's storage as the loop gets it.
+pub struct Disk {
+    /// The data directory.
+    pub dir: DataDir,
+    /// What recovery found in it.
+    pub recovered: Option<ZkDurable>,
+    /// Scheduled purging, if configured.
+    pub purge: Option<Purge>,
+}
+
 /// Where the loop sends what the actor emits.
 pub trait Outlet: Send + Sync {
     /// Sends `msg` from this server to `dst` (a peer or a client connection).
@@ -53,12 +72,16 @@ pub trait Outlet: Send + Sync {
 pub fn run(
     actor: Server<DataTree>,
     me: usize,
-    disk: DataDir,
-    recovered: Option<ZkDurable>,
+    disk: Disk,
     inbox: Receiver<Event>,
     timers: Timers,
     outlet: Arc<dyn Outlet>,
 ) -> Result<(), String> {
+    let Disk {
+        dir: disk,
+        recovered,
+        purge,
+    } = disk;
     let mut o = Out::new();
     let mut state = Cow::Owned(actor.on_start(Id::from(me), &recovered, &mut o));
     let voter = actor.cfg.is_voter(me);
@@ -71,7 +94,15 @@ pub fn run(
     batch.absorb(o, &timers);
     batch.flush(outlet.as_ref())?;
     let mut clock = 0;
+    let mut purged = Instant::now();
     loop {
+        if let Some(p) = purge.filter(|p| purged.elapsed() >= p.every) {
+            purged = Instant::now();
+            match batch.disk.purge(p.retain) {
+                Ok(n) => tracing::info!(removed = n, retain = p.retain, "autopurge"),
+                Err(e) => tracing::warn!(%e, "autopurge failed"),
+            }
+        }
         // Time is an input: the clock reading goes in as a step before the events it stamps.
         let now = now_ms();
         if now != clock {
