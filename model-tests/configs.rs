@@ -88,6 +88,17 @@ fn ensemble_without_faults_is_exhaustively_safe() {
 }
 
 #[test]
+fn runtime_settings_random_walks_find_no_violation() {
+    // What the runtime runs (FLE, heartbeats with the Discovery give-up and FLE's re-sent
+    // notifications, snapshots): unbounded, so random walks of at most 300 steps. Seed 11 is
+    // the one that first showed stateright's simulation replay failing on ignored actions.
+    let model = configs::runtime().into_model();
+    let run = super::support::simulate_to_depth(model, 11, 1_000_000, 300);
+    assert_eq!(run.violated, None);
+    assert!(run.max_depth > 30, "walks reached depth {}", run.max_depth);
+}
+
+#[test]
 fn ensemble_random_walks_find_no_violation() {
     // Random walks with a fixed seed through the full ensemble bounds (one crash, one reset),
     // deeper than the exhaustive runs reach.

@@ -45,6 +45,18 @@ pub fn simulate(model: ZabModel, seed: u64, states: usize) -> Run {
     verdicts(checker)
 }
 
+/// Random walks of at most `depth` steps (for configurations whose space is unbounded).
+pub fn simulate_to_depth(model: ZabModel, seed: u64, states: usize, depth: usize) -> Run {
+    let checker = model
+        .checker()
+        .finish_when(HasDiscoveries::AnyFailures)
+        .target_state_count(states)
+        .target_max_depth(depth)
+        .spawn_simulation(seed, stateright::UniformChooser)
+        .join();
+    verdicts(checker)
+}
+
 fn verdicts(checker: impl Checker<ZabModel>) -> Run {
     let mut verdicts = BTreeMap::new();
     let mut counterexample_steps = None;

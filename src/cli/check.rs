@@ -169,10 +169,13 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
 /// What `check` with no model runs: every configuration but the long ones.
 fn default_names() -> Vec<&'static str> {
     eprintln!(
-        "checking every model but `ensemble` and `service-full`, which take longer \
+        "checking every model but `ensemble`, `runtime` and `service-full`, which take longer \
          (run them by name; see docs/model-checking.md)"
     );
-    let zab = configs::NAMES.iter().copied().filter(|&n| n != "ensemble");
+    let zab = configs::NAMES
+        .iter()
+        .copied()
+        .filter(|&n| n != "ensemble" && n != "runtime");
     let service = ServiceConfig::NAMES
         .into_iter()
         .filter(|&n| n != "service-full");

@@ -55,6 +55,7 @@ pub const NAMES: &[&str] = &[
     "election",
     "ensemble",
     "observer",
+    "runtime",
 ];
 
 impl ModelConfig {
@@ -70,6 +71,7 @@ impl ModelConfig {
             "election" => Some(election()),
             "ensemble" => Some(ensemble()),
             "observer" => Some(observer()),
+            "runtime" => Some(runtime()),
             _ => None,
         }
     }
@@ -334,6 +336,20 @@ pub fn ensemble() -> ModelConfig {
         sync_witnesses: false,
         server,
     }
+}
+
+/// What the runtime runs: `ensemble` with heartbeats (PING, the follower's give-up in
+/// Discovery, FLE's re-sent notifications) and a snapshot every two commits. Re-sent
+/// notifications make the space unbounded, so this one is for random walks
+/// (`--strategy simulation`, with `--max-depth`), not for exhaustive runs.
+pub fn runtime() -> ModelConfig {
+    let mut cfg = ensemble();
+    cfg.name = "runtime";
+    cfg.about = "the runtime's settings: FLE + heartbeats + snapshots, 3 servers, 1 write, 1 \
+                 crash, 1 reset (random walks only: unbounded)";
+    cfg.server.heartbeats = true;
+    cfg.server.snap_count = Some(2);
+    cfg
 }
 
 /// Two voters and one observer, Fast Leader Election, from empty disks, one client write: the

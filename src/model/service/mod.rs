@@ -234,7 +234,11 @@ impl Model for ServiceModel {
     fn next_state(&self, state: &State, action: Action) -> Option<State> {
         match action {
             Action::Actor(ActorModelAction::Crash(i)) => self.crash(state, usize::from(i)),
-            Action::Actor(a) => self.inner.next_state(state, a),
+            // An ignored action is a step to the same state, not `None` (see `ZabModel`).
+            Action::Actor(a) => self
+                .inner
+                .next_state(state, a)
+                .or_else(|| Some(state.clone())),
             Action::Elect { leader, quorum } => {
                 let oracle = self.servers() + 2;
                 Some(env::elect(&self.inner, state, oracle, leader, &quorum))
