@@ -75,16 +75,23 @@ pub fn ensemble_with_observers(
         .collect()
 }
 
+/// A standalone server's zoo.cfg (tickTime 200 ms, a free loopback client port) with `extra`
+/// appended, and its directory.
+fn standalone_cfg(name: &str, extra: &str) -> (String, std::path::PathBuf) {
+    let dir = scratch(name);
+    let port = free_port();
+    let cfg = format!(
+        "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n{extra}",
+        dir.join("data").display()
+    );
+    (cfg, dir)
+}
+
 #[test]
 fn standalone_server_keeps_acknowledged_writes_across_a_restart() {
     // A standalone server is an ensemble of one running the same actor; what it acknowledged
     // was fsynced before the reply, so a restart from the data directory still has it.
-    let dir = scratch("standalone");
-    let port = free_port();
-    let cfg = format!(
-        "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n",
-        dir.join("data").display()
-    );
+    let (cfg, dir) = standalone_cfg("standalone", "");
     let node = Node::start(&cfg, &dir);
     let addr = node.running.client_addr;
     let mut c = Client::connect(addr, Duration::from_secs(10));
@@ -153,13 +160,7 @@ fn three_servers_replicate_and_elect_a_new_leader_when_one_stops() {
 fn max_client_cnxns_limits_connections_per_address() {
     // Administrator's Guide, maxClientCnxns: connections from one address beyond the limit are
     // refused; the others are served, and a closed one frees its place.
-    let dir = scratch("maxcnxns");
-    let port = free_port();
-    let cfg = format!(
-        "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
-         maxClientCnxns=2\n",
-        dir.join("data").display()
-    );
+    let (cfg, dir) = standalone_cfg("maxcnxns", "maxClientCnxns=2\n");
     let node = Node::start(&cfg, &dir);
     let addr = node.running.client_addr;
     let mut a = Client::connect(addr, Duration::from_secs(10));
@@ -186,12 +187,7 @@ fn malformed_frames_close_only_their_connection() {
     // A frame whose length is negative or beyond jute.maxbuffer, or whose body does not
     // decode, closes that connection; the server and the other sessions go on.
     use std::io::{Read, Write};
-    let dir = scratch("malformed");
-    let port = free_port();
-    let cfg = format!(
-        "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n",
-        dir.join("data").display()
-    );
+    let (cfg, dir) = standalone_cfg("malformed", "");
     let node = Node::start(&cfg, &dir);
     let addr = node.running.client_addr;
     let mut good = Client::connect(addr, Duration::from_secs(10));
@@ -219,12 +215,9 @@ fn malformed_frames_close_only_their_connection() {
 fn four_letter_words_answer_in_zookeeper_s_formats() {
     // Administrator's Guide, "The Four Letter Words", and 4lw.commands.whitelist.
     use crate::zk_wire::four;
-    let dir = scratch("fourlw");
-    let port = free_port();
-    let cfg = format!(
-        "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
-         4lw.commands.whitelist=ruok, srvr, stat, mntr, wchs, isro\n",
-        dir.join("data").display()
+    let (cfg, dir) = standalone_cfg(
+        "fourlw",
+        "4lw.commands.whitelist=ruok, srvr, stat, mntr, wchs, isro\n",
     );
     let node = Node::start(&cfg, &dir);
     let addr = node.running.client_addr;
