@@ -5,6 +5,7 @@ mod bug_zoo;
 mod cli;
 mod configs;
 mod durability;
+mod interop;
 mod jute;
 mod phases;
 mod runtime;

@@ -77,7 +77,7 @@ pub fn ensemble_with_observers(
 
 /// A standalone server's zoo.cfg (tickTime 200 ms, a free loopback client port) with `extra`
 /// appended, and its directory.
-fn standalone_cfg(name: &str, extra: &str) -> (String, std::path::PathBuf) {
+pub fn standalone_cfg(name: &str, extra: &str) -> (String, std::path::PathBuf) {
     let dir = scratch(name);
     let port = free_port();
     let cfg = format!(
@@ -217,7 +217,7 @@ fn four_letter_words_answer_in_zookeeper_s_formats() {
     use crate::zk_wire::four;
     let (cfg, dir) = standalone_cfg(
         "fourlw",
-        "4lw.commands.whitelist=ruok, srvr, stat, mntr, wchs, isro\n",
+        "4lw.commands.whitelist=ruok, srvr, stat, mntr, wchs, isro, cons\n",
     );
     let node = Node::start(&cfg, &dir);
     let addr = node.running.client_addr;
@@ -231,12 +231,21 @@ fn four_letter_words_answer_in_zookeeper_s_formats() {
         srvr.starts_with("Zookeeper version: 3.8.0-zabkeeper"),
         "{srvr}"
     );
+    // ZooKeeper counts the asking connection too.
     assert!(
-        srvr.contains("Mode: standalone\n") && srvr.contains("Connections: 1\n"),
+        srvr.contains("Mode: standalone\n") && srvr.contains("Connections: 2\n"),
         "{srvr}"
     );
     let stat = four(addr, "stat");
     assert!(stat.contains("Clients:\n /127.0.0.1:"), "{stat}");
+    assert!(stat.contains("[0](queued=0,recved=1,sent=0)\n"), "{stat}");
+    // The client's connect, create and getData: three frames each way; the last op a getData.
+    let cons = four(addr, "cons");
+    assert!(
+        cons.contains("[1](queued=0,recved=3,sent=3,sid=0x"),
+        "{cons}"
+    );
+    assert!(cons.contains(",lop=GETD,"), "{cons}");
     let mntr = four(addr, "mntr");
     assert!(mntr.contains("zk_server_state\tstandalone\n"), "{mntr}");
     assert!(mntr.contains("zk_znode_count\t5\n"), "{mntr}");

@@ -8,6 +8,7 @@
 
 use super::four;
 use super::node::Event;
+use super::stats::{ConnStats, ConnView, Latency};
 use crate::jute::{codec, frame_length};
 use crate::zab::Msg;
 use crate::zk::server::ClientMsg;
@@ -16,6 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -24,20 +26,43 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 /// Connection ids start here (server ids are below).
 pub const CLIENT_BASE: usize = 1 << 20;
 
-/// The open client connections, by id.
-#[derive(Default)]
+/// One open connection: where its replies go, where it comes from, what it has done.
+struct Conn {
+    /// None for a four-letter-word connection (answered directly).
+    tx: Option<UnboundedSender<ClientMsg>>,
+    addr: SocketAddr,
+    stats: Arc<ConnStats>,
+}
+
+/// The open client connections, by id, and the server-wide counters.
 pub struct Registry {
-    conns: Mutex<HashMap<usize, (UnboundedSender<ClientMsg>, SocketAddr)>>,
+    conns: Mutex<HashMap<usize, Conn>>,
     next: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, u32>>,
     received: AtomicU64,
     sent: AtomicU64,
+    latency: Mutex<Latency>,
+    started: Instant,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            conns: Mutex::default(),
+            next: AtomicUsize::default(),
+            per_ip: Mutex::default(),
+            received: AtomicU64::default(),
+            sent: AtomicU64::default(),
+            latency: Mutex::default(),
+            started: Instant::now(),
+        }
+    }
 }
 
 impl Registry {
     /// Hands `msg` to connection `id` (dropped if it is gone).
     pub fn send(&self, id: usize, msg: ClientMsg) {
-        if let Some((tx, _)) = self.conns.lock().expect("registry").get(&id) {
+        if let Some(Conn { tx: Some(tx), .. }) = self.conns.lock().expect("registry").get(&id) {
             let _ = tx.send(msg);
         }
     }
@@ -47,10 +72,13 @@ impl Registry {
         self.conns.lock().expect("registry").len()
     }
 
-    /// The peer address of each open connection, by id.
-    pub fn addresses(&self) -> BTreeMap<usize, SocketAddr> {
+    /// The peer address and counters of each open connection, by id.
+    pub fn connections(&self) -> BTreeMap<usize, (SocketAddr, ConnView)> {
         let conns = self.conns.lock().expect("registry");
-        conns.iter().map(|(id, (_, addr))| (*id, *addr)).collect()
+        conns
+            .iter()
+            .map(|(id, c)| (*id, (c.addr, c.stats.view())))
+            .collect()
     }
 
     /// Frames received from and sent to clients since the server started.
@@ -61,11 +89,45 @@ impl Registry {
         )
     }
 
-    fn open(&self, addr: SocketAddr) -> (usize, UnboundedReceiver<ClientMsg>) {
+    /// Request latencies since the server started.
+    pub fn latency(&self) -> Latency {
+        *self.latency.lock().expect("registry")
+    }
+
+    /// Milliseconds since the server started.
+    pub fn uptime_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Registers a connection; `tx` is None for a four-letter word.
+    fn open(
+        &self,
+        addr: SocketAddr,
+        tx: Option<UnboundedSender<ClientMsg>>,
+    ) -> (usize, Arc<ConnStats>) {
         let id = CLIENT_BASE + self.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = unbounded_channel();
-        self.conns.lock().expect("registry").insert(id, (tx, addr));
-        (id, rx)
+        let stats = Arc::new(ConnStats::default());
+        let conn = Conn {
+            tx,
+            addr,
+            stats: stats.clone(),
+        };
+        self.conns.lock().expect("registry").insert(id, conn);
+        (id, stats)
+    }
+
+    /// Counts a frame read on a connection (`request`: its xid and opcode).
+    fn received(&self, stats: &ConnStats, request: Option<(i32, i32)>) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        stats.received(request);
+    }
+
+    /// Counts a frame written on a connection (`reply`: its xid and zxid).
+    fn sent(&self, stats: &ConnStats, reply: Option<(i32, i64)>) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        if let Some(ms) = stats.sent(reply) {
+            self.latency.lock().expect("registry").add(ms);
+        }
     }
 
     fn close(&self, id: usize) {
@@ -137,15 +199,20 @@ async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result
         return Ok(());
     }
     if let Some(cmd) = four::command(&header) {
+        // ZooKeeper counts the asking connection among the open ones (`cons`, `stat`).
+        let (id, stats) = port.registry.open(from, None);
+        port.registry.received(&stats, None);
         let answer = port.four.answer(cmd, &port.inbox).await;
+        port.registry.close(id);
         let mut wr = wr;
         let _ = wr.write_all(answer.as_bytes()).await;
         let _ = wr.shutdown().await;
         return Ok(());
     }
-    let (id, rx) = port.registry.open(from);
-    let writer = tokio::spawn(write_loop(wr, rx, port.registry.clone()));
-    let result = read_loop(&mut rd, header, id, port).await;
+    let (tx, rx) = unbounded_channel();
+    let (id, stats) = port.registry.open(from, Some(tx));
+    let writer = tokio::spawn(write_loop(wr, rx, port.registry.clone(), stats.clone()));
+    let result = read_loop(&mut rd, header, (id, &stats), port).await;
     port.registry.close(id);
     let _ = port.inbox.send(Event::Msg {
         src: id,
@@ -158,7 +225,7 @@ async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result
 async fn read_loop(
     rd: &mut tokio::net::tcp::OwnedReadHalf,
     first: [u8; 4],
-    id: usize,
+    (id, stats): (usize, &ConnStats),
     port: &ClientPort,
 ) -> Result<(), String> {
     let inbox = &port.inbox;
@@ -171,12 +238,14 @@ async fn read_loop(
             .await
             .map_err(|e| format!("truncated frame: {e}"))?;
         let msg = if connected {
-            ClientMsg::Request(codec::decode_request(&body).map_err(|e| e.to_string())?)
+            let frame = codec::decode_request(&body).map_err(|e| e.to_string())?;
+            port.registry.received(stats, Some((frame.xid, frame.op)));
+            ClientMsg::Request(frame)
         } else {
             connected = true;
+            port.registry.received(stats, None);
             ClientMsg::Connect(codec::decode_connect_request(&body).map_err(|e| e.to_string())?)
         };
-        port.registry.received.fetch_add(1, Ordering::Relaxed);
         let event = Event::Msg {
             src: id,
             msg: Msg::Client(msg),
@@ -194,11 +263,12 @@ async fn write_loop(
     mut wr: OwnedWriteHalf,
     mut rx: UnboundedReceiver<ClientMsg>,
     registry: Arc<Registry>,
+    stats: Arc<ConnStats>,
 ) {
     while let Some(msg) = rx.recv().await {
-        let body = match msg {
-            ClientMsg::Connected(r) => codec::encode_connect_response(&r),
-            ClientMsg::Reply(r) => codec::encode_reply(&r),
+        let (body, reply) = match msg {
+            ClientMsg::Connected(r) => (codec::encode_connect_response(&r), None),
+            ClientMsg::Reply(r) => (codec::encode_reply(&r), Some((r.xid, r.zxid))),
             ClientMsg::Close => break,
             _ => continue,
         };
@@ -207,7 +277,7 @@ async fn write_loop(
         if wr.write_all(&frame).await.is_err() {
             break;
         }
-        registry.sent.fetch_add(1, Ordering::Relaxed);
+        registry.sent(&stats, reply);
     }
     let _ = wr.shutdown().await;
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod four;
 pub mod node;
 pub mod peer;
+pub mod stats;
 pub mod storage;
 pub mod timers;
 
@@ -146,6 +147,8 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
         conf: conf_lines(cfg, myid, client_addr),
         connections: clients.clone(),
         data_dir: cfg.data_dir.clone(),
+        data_log_dir: cfg.data_log_dir.clone(),
+        tick_ms: u64::from(cfg.tick_time),
     };
     let port = client::ClientPort {
         inbox: inbox.clone(),
@@ -221,7 +224,6 @@ fn conf_lines(cfg: &ZooConfig, myid: u64, client: SocketAddr) -> Vec<(String, St
     let version2 = |d: &std::path::Path| d.join("version-2").display().to_string();
     let mut lines = vec![
         ("clientPort".to_string(), client.port().to_string()),
-        ("clientPortAddress".into(), client.ip().to_string()),
         ("secureClientPort".into(), "-1".into()),
         ("dataDir".into(), version2(&cfg.data_dir)),
         ("dataLogDir".into(), version2(&cfg.data_log_dir)),
@@ -235,6 +237,7 @@ fn conf_lines(cfg: &ZooConfig, myid: u64, client: SocketAddr) -> Vec<(String, St
             "maxSessionTimeout".into(),
             cfg.max_session_timeout.to_string(),
         ),
+        ("clientPortListenBacklog".into(), "-1".into()),
         ("serverId".into(), myid.to_string()),
     ];
     if !cfg.standalone() {

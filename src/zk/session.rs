@@ -77,6 +77,11 @@ impl SessionTracker {
         expired
     }
 
+    /// The tick at which a tracked session expires.
+    pub fn deadline(&self, session: i64) -> Option<u64> {
+        self.deadlines.get(&session).copied()
+    }
+
     /// Whether a session is tracked.
     pub fn tracks(&self, session: i64) -> bool {
         self.deadlines.contains_key(&session)
