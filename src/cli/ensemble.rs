@@ -76,7 +76,7 @@ pub fn run(args: EnsembleArgs) -> Result<(), String> {
     let interrupted = rt.block_on(async {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => true,
-            _ = wait_any_exit(&mut children) => false,
+            _ = watch_exits(&mut children, &args.dir) => false,
         }
     });
     if interrupted {
@@ -84,7 +84,10 @@ pub fn run(args: EnsembleArgs) -> Result<(), String> {
     }
     // Ask every server to stop as Ctrl-C does (a terminal's Ctrl-C reaches them already; a
     // signal sent to this process alone does not).
-    for (_, child) in &children {
+    for (_, child) in &mut children {
+        if child.try_wait().ok().flatten().is_some() {
+            continue;
+        }
         let _ = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status();
@@ -124,15 +127,26 @@ fn spawn_server(args: &EnsembleArgs, exe: &Path, id: u16) -> Result<Child, Strin
         .map_err(|e| format!("cannot start server {id}: {e}"))
 }
 
-/// Returns when any server exits by itself (it logged why).
-async fn wait_any_exit(children: &mut [(u16, Child)]) {
-    loop {
+/// Reports each server that exits by itself (killed, or stopped with its reason in its log);
+/// the others go on, so a `kill -9` shows a failover. Returns when none is left.
+async fn watch_exits(children: &mut [(u16, Child)], dir: &Path) {
+    let mut gone = std::collections::BTreeSet::new();
+    while gone.len() < children.len() {
         for (id, child) in children.iter_mut() {
+            if gone.contains(id) {
+                continue;
+            }
             if let Ok(Some(status)) = child.try_wait() {
-                eprintln!("server {id} exited ({status}); stopping the ensemble");
-                return;
+                let cfg = dir.join(id.to_string()).join("zoo.cfg");
+                eprintln!(
+                    "server {id} exited ({status}); the others go on. To restart it: \
+                     zabkeeper server --config {}",
+                    cfg.display()
+                );
+                gone.insert(*id);
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    eprintln!("every server has exited");
 }

@@ -34,7 +34,7 @@ pub fn leave_election<S: StateMachine>(
             return;
         }
         if cfg.heartbeats {
-            super::heartbeat::arm(cfg, true, o);
+            super::heartbeat::arm_discovery(cfg, o);
         }
         let accepted_epoch = st.durable.accepted_epoch;
         send(o, leader, Msg::FollowerInfo { accepted_epoch });

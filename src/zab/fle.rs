@@ -163,8 +163,25 @@ pub fn start_round<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &m
     }
     // An ensemble of one (a standalone server) is a quorum with its own vote.
     if has_quorum(cfg, &st.election.recv, vote) {
-        o.set_timer(Timer::Finalize, Duration::ZERO..Duration::ZERO);
+        arm_finalize(cfg, st, o);
     }
+}
+
+/// ZooKeeper's `finalizeWait`: how long a quorum's agreement waits for a better vote.
+pub const FINALIZE_WAIT: Duration = Duration::from_millis(200);
+
+/// A quorum agrees with this server's vote: it becomes final after [`FINALIZE_WAIT`] without a
+/// better one (each further notification waits again, as ZooKeeper's `recvqueue.poll`), or at
+/// once when every voter's vote of this round is in, since no better one can come then. (The
+/// model checker fires the timer at any moment either way.)
+fn arm_finalize<S: StateMachine>(cfg: &Config, st: &ServerState<S>, o: &mut Out<S>) {
+    let all_voted = (0..cfg.voters).all(|v| st.election.recv.contains_key(&v));
+    let wait = if all_voted {
+        Duration::ZERO
+    } else {
+        FINALIZE_WAIT
+    };
+    o.set_timer(Timer::Finalize, wait..wait);
 }
 
 /// A notification arrives on the election port.
@@ -222,7 +239,7 @@ fn process_looking_vote<S: StateMachine>(
     }
     st.election.recv.insert(src, n.vote);
     if has_quorum(cfg, &st.election.recv, st.election.vote) {
-        o.set_timer(Timer::Finalize, Duration::ZERO..Duration::ZERO);
+        arm_finalize(cfg, st, o);
     } else {
         o.cancel_timer(Timer::Finalize);
     }

@@ -4,8 +4,9 @@
 //! On each tick an established leader drops every synced learner that did not answer the last
 //! PING (closing its connection), goes back to election if it no longer has a quorum, and
 //! otherwise pings the rest. A follower in Broadcast that heard no PING since its last tick goes
-//! back to election (UPTODATE counts as hearing from it); so does a follower still in Discovery
-//! after a tick, as ZooKeeper's learner that cannot connect to its leader. In the model a timer
+//! back to election (UPTODATE counts as hearing from it); with FLE, a follower still in
+//! Discovery sends FOLLOWERINFO again after a tenth of a tick and goes back to election after a
+//! further tick, as ZooKeeper's learner that retries and then cannot connect to its leader. In the model a timer
 //! may fire at any moment, so a tick stands for any delay:
 //! the heartbeat model checks that false suspicions never break safety. A learner has at most
 //! one PING outstanding, which keeps the state space finite.
@@ -25,6 +26,17 @@ pub fn arm<S: StateMachine>(cfg: &Config, short: bool, o: &mut Out<S>) {
         cfg.tick * cfg.sync_limit.max(2)
     };
     o.set_timer(Timer::Tick, period..period + Duration::from_millis(1));
+}
+
+/// Sets a new follower's first tick: with FLE a tenth of a `tickTime`, after which it sends
+/// FOLLOWERINFO again (see [`process_tick`]); with the oracle one `tickTime`.
+pub fn arm_discovery<S: StateMachine>(cfg: &Config, o: &mut Out<S>) {
+    if cfg.election == ElectionMode::Fast {
+        let period = cfg.tick / 10;
+        o.set_timer(Timer::Tick, period..period + Duration::from_millis(1));
+    } else {
+        arm(cfg, true, o);
+    }
 }
 
 /// The established leader pings every synced learner and starts a new round.
@@ -71,12 +83,24 @@ pub fn process_tick<S: StateMachine>(
             }
         }
         Role::Following(f) if f.phase == Phase::Discovery && cfg.election == ElectionMode::Fast => {
-            // No LEADERINFO within a tick: with FLE a learner may decide before its leader
-            // does, and the leader ignores FOLLOWERINFO until it leads. As ZooKeeper's learner
-            // whose connection to the leader fails, go back to election (a new round, so FLE's
-            // round bound keeps this finite); the leader's answer to the new round's
-            // notification leads here again. The oracle tells the leader first: no such case.
-            go_looking(cfg, state.to_mut(), None, o);
+            // No LEADERINFO yet: with FLE a learner may decide before its leader does, and the
+            // leader ignores FOLLOWERINFO until it leads. As ZooKeeper's learner retries its
+            // connection to the leader, send FOLLOWERINFO once more (the leader takes it as a
+            // new connection replacing the first; on one connection it precedes ACKEPOCH, so a
+            // duplicate is harmless) and wait a tick; then, as a learner that cannot connect,
+            // go back to election (a new round, so FLE's round bound keeps this finite). The
+            // oracle tells the leader first: no such case.
+            let leader = f.leader;
+            let st = state.to_mut();
+            let follower = st.following_mut().expect("following");
+            if follower.retried {
+                go_looking(cfg, st, None, o);
+            } else {
+                follower.retried = true;
+                let accepted_epoch = st.durable.accepted_epoch;
+                send(o, leader, Msg::FollowerInfo { accepted_epoch });
+                arm(cfg, true, o);
+            }
         }
         Role::Following(_) => arm(cfg, false, o),
         Role::Looking if cfg.election == ElectionMode::Fast => {

@@ -61,6 +61,9 @@ pub struct Following<S: StateMachine> {
     pub acked_new_leader: bool,
     /// Whether a PING came from the leader since the last tick (heartbeats only).
     pub heard: bool,
+    /// Whether FOLLOWERINFO was sent again after a first silent tick in Discovery (FLE with
+    /// heartbeats only).
+    pub retried: bool,
     /// NEWLEADER steps still to run (fine-grained followers only).
     pub steps: Vec<Step>,
     /// Synced proposals still awaiting COMMIT before UPTODATE (fine-grained followers only;
@@ -77,6 +80,7 @@ impl<S: StateMachine> Following<S> {
             pending: None,
             acked_new_leader: false,
             heard: false,
+            retried: false,
             steps: Vec::new(),
             uncommitted: Vec::new(),
         }
