@@ -104,8 +104,9 @@ fn a_corrupt_record_before_the_tail_stops_recovery() {
 
 #[test]
 fn new_snapshots_replace_the_log_and_purge_keeps_the_newest() {
-    // autopurge.snapRetainCount: the newest snapshots are kept; the log of older snapshots
-    // goes as soon as a newer snapshot is written.
+    // autopurge.snapRetainCount: the newest snapshots are kept. These snapshots are at zxids
+    // the saved log never held (as a SNAP from the leader brings): each starts a new chain,
+    // so the older logs go at once.
     let dir = scratch("storage-purge");
     let (mut d, _, _) = DataDir::open(&dir, &dir).unwrap();
     let mut durable = durable(0);
@@ -142,4 +143,133 @@ fn new_snapshots_replace_the_log_and_purge_keeps_the_newest() {
     drop(d);
     let (_, back, _) = DataDir::open(&dir, &dir).unwrap();
     assert_eq!(back.unwrap().snapshot.zxid, Zxid::new(1, 5));
+}
+
+/// `dataDir/version-2`'s files starting with `prefix`, sorted.
+fn files(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join("version-2"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix) && !n.ends_with(".tmp"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Seven writes, with a snapshot taken (as the actor does) after the 2nd, 4th and 6th;
+/// `batched`: each snapshot in the same group commit as the write it covers.
+fn chain_of_snapshots(dir: &Path, batched: bool) -> DataDir {
+    let (mut d, _, _) = DataDir::open(dir, dir).unwrap();
+    let mut durable = durable(0);
+    for k in 1..=7u32 {
+        durable.log.push(txn(k));
+        d.stage(&durable);
+        if !batched {
+            d.commit().unwrap();
+        }
+        if k % 2 == 0 && k < 7 {
+            durable.snapshot = Snapshot {
+                zxid: Zxid::new(1, k),
+                state: DataTree::default(),
+            }
+            .into();
+            durable.log.clear();
+            d.stage(&durable);
+        }
+        d.commit().unwrap();
+    }
+    d
+}
+
+fn damage(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn zxids(d: &ZkDurable) -> Vec<u32> {
+    d.log.iter().map(|t| t.zxid.counter()).collect()
+}
+
+#[test]
+fn a_damaged_newest_snapshot_falls_back_to_an_older_one_and_its_logs() {
+    // ZooKeeper's FileTxnSnapLog tries older snapshots too. A snapshot taken from the log
+    // keeps that log, so an older snapshot plus the logs after it is the same history.
+    for batched in [false, true] {
+        fallback(batched);
+    }
+}
+
+fn fallback(batched: bool) {
+    let dir = scratch(&format!("storage-fallback-{batched}"));
+    drop(chain_of_snapshots(&dir, batched));
+    assert_eq!(
+        files(&dir, "log."),
+        vec!["log.0", "log.100000002", "log.100000004", "log.100000006"]
+    );
+    damage(&dir.join("version-2/snapshot.100000006"));
+    let (d, back, warnings) = DataDir::open(&dir, &dir).unwrap();
+    drop(d);
+    let back = back.unwrap();
+    assert_eq!(back.snapshot.zxid, Zxid::new(1, 4));
+    assert_eq!(zxids(&back), vec![5, 6, 7], "every write is still there");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("trying an older snapshot")),
+        "{warnings:?}"
+    );
+    assert!(files(&dir, "snapshot.").contains(&"snapshot.100000006.damaged".to_string()));
+    // The recovered chain was written back: the next start needs no fallback.
+    let (_, again, warnings) = DataDir::open(&dir, &dir).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(zxids(&again.unwrap()), vec![5, 6, 7]);
+    // Two damaged snapshots: back to the one before them.
+    damage(&dir.join("version-2/snapshot.100000004"));
+    let (_, back, _) = DataDir::open(&dir, &dir).unwrap();
+    let back = back.unwrap();
+    assert_eq!(back.snapshot.zxid, Zxid::new(1, 2));
+    assert_eq!(zxids(&back), vec![3, 4, 5, 6, 7]);
+}
+
+#[test]
+fn a_damaged_snapshot_without_a_chain_of_logs_stops_recovery() {
+    // The older log that leads to the damaged snapshot is gone: refuse, do not serve a
+    // history with a hole.
+    let dir = scratch("storage-nochain");
+    drop(chain_of_snapshots(&dir, false));
+    std::fs::remove_file(dir.join("version-2/log.100000004")).unwrap();
+    damage(&dir.join("version-2/snapshot.100000006"));
+    match DataDir::open(&dir, &dir) {
+        Err(e @ StorageError::Corrupt { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("snapshot.100000006"), "{text}");
+            assert!(text.contains("no older snapshot leads to it"), "{text}");
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("recovered across a missing log"),
+    }
+}
+
+#[test]
+fn a_snapshot_from_the_leader_starts_a_new_chain_and_purge_takes_logs_with_snapshots() {
+    let dir = scratch("storage-chains");
+    let mut d = chain_of_snapshots(&dir, true);
+    // autopurge with snapRetainCount 3: the oldest snapshot and its log go.
+    assert_eq!(d.purge(3).unwrap(), 1);
+    assert_eq!(
+        files(&dir, "log."),
+        vec!["log.100000002", "log.100000004", "log.100000006"]
+    );
+    // SNAP: a snapshot at a zxid this server's log never held; the older logs do not lead to
+    // it, so they go (the older snapshots stay until purged).
+    let mut snap = durable(0);
+    snap.snapshot = Snapshot {
+        zxid: Zxid::new(2, 9),
+        state: DataTree::default(),
+    }
+    .into();
+    d.save(&snap).unwrap();
+    assert_eq!(files(&dir, "log."), vec!["log.200000009"]);
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod four;
 pub mod node;
 pub mod peer;
+pub mod recovery;
 pub mod stats;
 pub mod storage;
 pub mod timers;

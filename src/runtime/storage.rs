@@ -11,9 +11,9 @@
 //!
 //! [`DataDir::save`] writes only what changed since the last save: new log entries are
 //! appended; a log that is not an extension of the saved one (a TRUNC, a SNAP) is rewritten.
-//! Recovery ([`DataDir::load`]) reads the newest valid snapshot and its log; a torn record at
-//! the end of the log (a crash in the middle of an append) is cut off with a warning, but a bad
-//! record followed by more data is corruption and stops the server.
+//! A snapshot the server takes itself keeps the log it was taken from, so that recovery
+//! ([`super::recovery`]) can fall back to an older snapshot; a snapshot received from the
+//! leader (SNAP) starts a new chain. `autopurge` removes old snapshots with their logs.
 
 use crate::zab::{Durable, Epoch, Snapshot, Txn, Zxid};
 use crate::zk::{DataTree, ZkTxn};
@@ -48,7 +48,7 @@ pub enum StorageError {
     },
 }
 
-type Result<T> = std::result::Result<T, StorageError>;
+pub(super) type Result<T> = std::result::Result<T, StorageError>;
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StorageError + '_ {
     move |source| StorageError::Io {
@@ -74,6 +74,8 @@ pub struct DataDir {
     staged: Saved,
     /// The writes those saves need.
     pending: Pending,
+    /// The zxids of the staged log, in order.
+    log_zxids: Vec<Zxid>,
 }
 
 /// A snapshot and the whole log after it, to be written afresh.
@@ -85,6 +87,11 @@ struct Pending {
     epochs: bool,
     /// A new snapshot or a diverged log: the snapshot and the whole log after it.
     rewrite: Option<Rewrite>,
+    /// Whether the older snapshots' logs still lead to the rewritten snapshot.
+    keep_older: bool,
+    /// Encoded records for the current log, to write before the rewrite (the entries up to a
+    /// snapshot taken in the same batch).
+    before: Vec<u8>,
     /// Encoded records to append after that.
     append: Vec<u8>,
 }
@@ -112,7 +119,7 @@ impl DataDir {
             fs::create_dir_all(d).map_err(io_err(d))?;
         }
         let mut warnings = Vec::new();
-        let durable = load(&dir, &log_dir, &mut warnings)?;
+        let recovered = super::recovery::load(&dir, &log_dir, &mut warnings)?;
         let mut d = DataDir {
             dir,
             log_dir,
@@ -120,13 +127,33 @@ impl DataDir {
             log: None,
             staged: Saved::default(),
             pending: Pending::default(),
+            log_zxids: Vec::new(),
         };
-        if let Some(durable) = &durable {
-            d.saved = summary(durable);
-            d.staged = summary(durable);
+        let Some(recovered) = recovered else {
+            return Ok((d, None, warnings));
+        };
+        let durable = recovered.durable;
+        d.saved = summary(&durable);
+        d.staged = summary(&durable);
+        d.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
+        if recovered.damaged.is_empty() {
             d.log = Some(d.open_log(durable.snapshot.zxid)?);
+        } else {
+            // Keep the damaged snapshots aside (renamed), and write the recovered chain as the
+            // recovered snapshot's log.
+            for z in recovered.damaged {
+                let path = d.dir.join(snapshot_name(z));
+                let aside = d.dir.join(format!("{}.damaged", snapshot_name(z)));
+                fs::rename(&path, &aside).map_err(io_err(&path))?;
+                warnings.push(format!(
+                    "{} kept aside as {}",
+                    path.display(),
+                    aside.display()
+                ));
+            }
+            d.rewrite(&durable.snapshot, &durable.log, true)?;
         }
-        Ok((d, durable, warnings))
+        Ok((d, Some(durable), warnings))
     }
 
     /// Makes `durable` what the disk holds, fsyncing every file it writes.
@@ -155,10 +182,23 @@ impl DataDir {
         if extends {
             for txn in &durable.log[staged.log_len..] {
                 self.pending.append.extend(record(txn));
+                self.log_zxids.push(txn.zxid);
             }
         } else {
-            self.pending.rewrite = Some((durable.snapshot.clone(), durable.log.to_vec()));
-            self.pending.append.clear();
+            // A snapshot taken from this log: the older logs still lead to it, once what is
+            // staged for the current log is written there first. A snapshot from elsewhere
+            // (SNAP), or two in one batch, starts afresh; a diverged log keeps its snapshot.
+            let zxid = durable.snapshot.zxid;
+            let pending = &mut self.pending;
+            let first = pending.rewrite.is_none();
+            let taken_here = zxid != staged.snapshot && self.log_zxids.binary_search(&zxid).is_ok();
+            pending.keep_older = !fresh && first && (zxid == staged.snapshot || taken_here);
+            if pending.keep_older && taken_here {
+                pending.before = std::mem::take(&mut pending.append);
+            }
+            pending.rewrite = Some((durable.snapshot.clone(), durable.log.to_vec()));
+            pending.append.clear();
+            self.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
         }
         self.staged = summary(durable);
     }
@@ -176,21 +216,35 @@ impl DataDir {
             write_atomic(&self.dir, "acceptedEpoch", accepted.to_string().as_bytes())?;
             write_atomic(&self.dir, "currentEpoch", current.to_string().as_bytes())?;
         }
+        if !pending.before.is_empty() {
+            self.append(self.saved.snapshot, &pending.before)?;
+        }
         if let Some((snapshot, log)) = pending.rewrite {
-            self.rewrite(&snapshot, &log)?;
+            self.rewrite(&snapshot, &log, pending.keep_older)?;
         }
         if !pending.append.is_empty() {
-            let path = self.log_path(self.staged.snapshot);
-            let log = self.log.as_mut().expect("an open log");
-            log.write_all(&pending.append).map_err(io_err(&path))?;
-            log.sync_data().map_err(io_err(&path))?;
+            self.append(self.staged.snapshot, &pending.append)?;
         }
         self.saved = self.staged.clone();
         Ok(())
     }
 
-    /// A new snapshot or a log that diverged: write the snapshot (if new) and a fresh log.
-    fn rewrite(&mut self, snapshot: &Snapshot<DataTree>, log: &[Txn<ZkTxn>]) -> Result<()> {
+    /// Appends encoded records to the open log (that of snapshot `zxid`) and fsyncs it.
+    fn append(&mut self, zxid: Zxid, records: &[u8]) -> Result<()> {
+        let path = self.log_path(zxid);
+        let log = self.log.as_mut().expect("an open log");
+        log.write_all(records).map_err(io_err(&path))?;
+        log.sync_data().map_err(io_err(&path))
+    }
+
+    /// A new snapshot or a log that diverged: write the snapshot (if new) and a fresh log;
+    /// `keep_older`: the older snapshots' logs still lead to this snapshot.
+    fn rewrite(
+        &mut self,
+        snapshot: &Snapshot<DataTree>,
+        log: &[Txn<ZkTxn>],
+        keep_older: bool,
+    ) -> Result<()> {
         let zxid = snapshot.zxid;
         let name = snapshot_name(zxid);
         if !self.dir.join(&name).exists() || zxid != self.saved.snapshot {
@@ -202,13 +256,14 @@ impl DataDir {
         }
         write_atomic(&self.log_dir, &log_name(zxid), &buf)?;
         self.log = Some(self.open_log(zxid)?);
-        self.remove_stale(zxid)
+        self.remove_stale(zxid, keep_older)
     }
 
-    /// Removes the logs of older snapshots and all but the newest `retain` snapshots.
-    fn remove_stale(&self, current: Zxid) -> Result<()> {
+    /// Removes the logs and snapshots that do not lead to `current`: newer ones (a history this
+    /// server left), and older logs unless `keep_older`.
+    fn remove_stale(&self, current: Zxid, keep_older: bool) -> Result<()> {
         for z in names(&self.log_dir, "log.")? {
-            if z != current {
+            if z > current || (z < current && !keep_older) {
                 let _ = fs::remove_file(self.log_dir.join(log_name(z)));
             }
         }
@@ -220,13 +275,21 @@ impl DataDir {
         Ok(())
     }
 
-    /// Keeps the newest `retain` snapshots (`autopurge.snapRetainCount`).
+    /// Keeps the newest `retain` snapshots (`autopurge.snapRetainCount`) and the logs from the
+    /// oldest of them on; returns how many snapshots went.
     pub fn purge(&self, retain: usize) -> Result<usize> {
         let snaps = names(&self.dir, "snapshot.")?;
-        let excess = snaps.len().saturating_sub(retain);
+        let excess = snaps.len().saturating_sub(retain.max(1));
         for z in &snaps[..excess] {
             let path = self.dir.join(snapshot_name(*z));
             fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+        let oldest = snaps[excess..].first().copied();
+        for z in names(&self.log_dir, "log.")? {
+            if oldest.is_some_and(|oldest| z < oldest) {
+                let path = self.log_dir.join(log_name(z));
+                fs::remove_file(&path).map_err(io_err(&path))?;
+            }
         }
         Ok(excess)
     }
@@ -259,7 +322,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 }
 
 /// The zxids of the files `prefix.<zxid>` in `dir`, in order.
-fn names(dir: &Path, prefix: &str) -> Result<Vec<Zxid>> {
+pub(super) fn names(dir: &Path, prefix: &str) -> Result<Vec<Zxid>> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err(dir))? {
         let name = entry.map_err(io_err(dir))?.file_name();
@@ -281,11 +344,11 @@ fn summary(d: &ZkDurable) -> Saved {
     }
 }
 
-fn snapshot_name(z: Zxid) -> String {
+pub(super) fn snapshot_name(z: Zxid) -> String {
     format!("snapshot.{:x}", z.0)
 }
 
-fn log_name(z: Zxid) -> String {
+pub(super) fn log_name(z: Zxid) -> String {
     format!("log.{:x}", z.0)
 }
 
@@ -306,7 +369,7 @@ fn record<T: serde::Serialize>(value: &T) -> Vec<u8> {
 
 /// The records of `bytes`: the decoded values, and where the valid prefix ends if a torn
 /// record follows it.
-fn records<T: serde::de::DeserializeOwned>(
+pub(super) fn records<T: serde::de::DeserializeOwned>(
     path: &Path,
     bytes: &[u8],
 ) -> Result<(Vec<T>, Option<u64>)> {
@@ -343,7 +406,7 @@ fn records<T: serde::de::DeserializeOwned>(
     Ok((out, None))
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>> {
+pub(super) fn read_file(path: &Path) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut buf))
@@ -351,7 +414,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn read_epoch(dir: &Path, name: &str) -> Result<Option<Epoch>> {
+pub(super) fn read_epoch(dir: &Path, name: &str) -> Result<Option<Epoch>> {
     let path = dir.join(name);
     if !path.exists() {
         return Ok(None);
@@ -364,58 +427,4 @@ fn read_epoch(dir: &Path, name: &str) -> Result<Option<Epoch>> {
         offset: 0,
         reason: format!("not an epoch: {text:?}"),
     })
-}
-
-/// Recovers the durable state of `dir`.
-fn load(dir: &Path, log_dir: &Path, warnings: &mut Vec<String>) -> Result<Option<ZkDurable>> {
-    let accepted = read_epoch(dir, "acceptedEpoch")?;
-    let current = read_epoch(dir, "currentEpoch")?;
-    let snaps = names(dir, "snapshot.")?;
-    let Some(&newest) = snaps.last() else {
-        if accepted.is_none() && current.is_none() {
-            return Ok(None);
-        }
-        return Err(StorageError::Corrupt {
-            path: dir.to_path_buf(),
-            offset: 0,
-            reason: "epoch files without a snapshot".into(),
-        });
-    };
-    let snap_path = dir.join(snapshot_name(newest));
-    let (mut snap, torn) = records::<Snapshot<DataTree>>(&snap_path, &read_file(&snap_path)?)?;
-    let snapshot = match (snap.pop(), torn) {
-        (Some(s), None) => s,
-        _ => {
-            return Err(StorageError::Corrupt {
-                path: snap_path,
-                offset: 0,
-                reason: "the newest snapshot is incomplete".into(),
-            })
-        }
-    };
-    let log_path = log_dir.join(log_name(newest));
-    let bytes = if log_path.exists() {
-        read_file(&log_path)?
-    } else {
-        Vec::new()
-    };
-    let (log, torn) = records::<Txn<ZkTxn>>(&log_path, &bytes)?;
-    if let Some(at) = torn {
-        warnings.push(format!(
-            "{}: torn record at byte {at} (a crash during an append); cutting the log there",
-            log_path.display()
-        ));
-        let f = OpenOptions::new()
-            .write(true)
-            .open(&log_path)
-            .map_err(io_err(&log_path))?;
-        f.set_len(at).map_err(io_err(&log_path))?;
-        f.sync_all().map_err(io_err(&log_path))?;
-    }
-    Ok(Some(Durable {
-        accepted_epoch: accepted.unwrap_or(0),
-        current_epoch: current.unwrap_or(0),
-        snapshot: snapshot.into(),
-        log: log.into(),
-    }))
 }
