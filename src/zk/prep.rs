@@ -88,13 +88,19 @@ impl Store for Overlay<'_> {
     }
 
     fn update(&mut self, path: &str, f: impl FnOnce(&mut Node)) -> bool {
-        let Some(mut n) = self.node(path).cloned() else {
+        // A node the view already changed is changed in place; the first change copies it.
+        if !self.nodes.contains_key(path) {
+            let Some(n) = self.base.node(path).cloned() else {
+                return false;
+            };
+            self.nodes.insert(path.to_string(), Some(n));
+        }
+        let Some(Some(n)) = self.nodes.get_mut(path) else {
             return false;
         };
-        f(&mut n);
+        f(n);
         n.stat.data_length = n.data.len() as i32;
         n.stat.num_children = n.children.len() as i32;
-        self.nodes.insert(path.to_string(), Some(n));
         true
     }
 
