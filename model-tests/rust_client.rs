@@ -1,7 +1,8 @@
 //! An existing Rust client, unmodified: the `zookeeper-client` crate against an in-process
-//! three-server zabkeeper ensemble on loopback ("PG" is ZooKeeper's Programmer's Guide).
+//! three-server zabkeeper ensemble and a standalone server on loopback ("PG" is ZooKeeper's
+//! Programmer's Guide).
 
-use crate::runtime::{ensemble, Node};
+use crate::runtime::{ensemble, standalone_cfg, Node};
 use std::time::Duration;
 use zookeeper_client as zk;
 
@@ -43,84 +44,102 @@ fn open() -> zk::CreateOptions<'static> {
 #[test]
 fn rust_client_create_modes_and_versions() {
     let nodes = ensemble("rust-client", 3, "extendedTypesEnabled=true\n");
-    let all = cluster(&nodes);
-    rt().block_on(async {
-        let c = connect(&all).await;
-        let acls = zk::Acls::anyone_all();
-        // PG "ZooKeeper Nodes": every create mode.
-        c.create("/app", b"", &open()).await.unwrap();
-        let (_, seq) = c
-            .create(
-                "/app/q-",
-                b"1",
-                &zk::CreateMode::PersistentSequential.with_acls(acls),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            seq.to_string(),
-            "0000000000",
-            "suffix from the parent's cversion"
-        );
-        let eph = zk::CreateMode::Ephemeral.with_acls(acls);
-        let (stat, _) = c.create("/app/e", b"", &eph).await.unwrap();
-        assert_eq!(stat.ephemeral_owner, c.session_id().0);
-        let eseq = zk::CreateMode::EphemeralSequential.with_acls(acls);
-        let (_, seq) = c.create("/app/es-", b"", &eseq).await.unwrap();
-        assert_eq!(seq.to_string(), "0000000002");
-        let container = zk::CreateMode::Container.with_acls(acls);
-        c.create("/box", b"", &container).await.unwrap();
-        let ttl = open().with_ttl(Duration::from_secs(60));
-        c.create("/ttl", b"", &ttl).await.unwrap();
-        assert_eq!(
-            c.create("/app/e/child", b"", &open()).await.unwrap_err(),
-            zk::Error::NoChildrenForEphemerals
-        );
-        // Versions: setData takes the expected version.
-        let stat = c.set_data("/app", b"v1", Some(0)).await.unwrap();
-        assert_eq!(stat.version, 1);
-        assert_eq!(
-            c.set_data("/app", b"v2", Some(0)).await.unwrap_err(),
-            zk::Error::BadVersion
-        );
-    });
+    rt().block_on(create_modes_and_versions(&cluster(&nodes)));
     for n in nodes {
         n.stop();
     }
 }
 
 #[test]
+fn rust_client_against_a_standalone_server() {
+    // The same checks against one server without server.N lines (standalone).
+    let (cfg, dir) = standalone_cfg("rust-standalone", "extendedTypesEnabled=true\n");
+    let node = Node::start(&cfg, &dir);
+    let addr = node.running.client_addr.to_string();
+    rt().block_on(async {
+        create_modes_and_versions(&addr).await;
+        watches_multi_and_sync(&addr, &addr, "/standalone").await;
+    });
+    node.stop();
+}
+
+async fn create_modes_and_versions(all: &str) {
+    let c = connect(all).await;
+    let acls = zk::Acls::anyone_all();
+    // PG "ZooKeeper Nodes": every create mode.
+    c.create("/app", b"", &open()).await.unwrap();
+    let (_, seq) = c
+        .create(
+            "/app/q-",
+            b"1",
+            &zk::CreateMode::PersistentSequential.with_acls(acls),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        seq.to_string(),
+        "0000000000",
+        "suffix from the parent's cversion"
+    );
+    let eph = zk::CreateMode::Ephemeral.with_acls(acls);
+    let (stat, _) = c.create("/app/e", b"", &eph).await.unwrap();
+    assert_eq!(stat.ephemeral_owner, c.session_id().0);
+    let eseq = zk::CreateMode::EphemeralSequential.with_acls(acls);
+    let (_, seq) = c.create("/app/es-", b"", &eseq).await.unwrap();
+    assert_eq!(seq.to_string(), "0000000002");
+    let container = zk::CreateMode::Container.with_acls(acls);
+    c.create("/box", b"", &container).await.unwrap();
+    let ttl = open().with_ttl(Duration::from_secs(60));
+    c.create("/ttl", b"", &ttl).await.unwrap();
+    assert_eq!(
+        c.create("/app/e/child", b"", &open()).await.unwrap_err(),
+        zk::Error::NoChildrenForEphemerals
+    );
+    // Versions: setData takes the expected version.
+    let stat = c.set_data("/app", b"v1", Some(0)).await.unwrap();
+    assert_eq!(stat.version, 1);
+    assert_eq!(
+        c.set_data("/app", b"v2", Some(0)).await.unwrap_err(),
+        zk::Error::BadVersion
+    );
+}
+
+#[test]
 fn rust_client_watches_multi_and_sync() {
     let nodes = ensemble("rust-watch", 3, "");
-    let all = cluster(&nodes);
-    rt().block_on(async {
-        let c = connect(&all).await;
-        c.create("/app", b"", &open()).await.unwrap();
-        // A one-shot data watch set through one server fires for a write through another.
-        let other = connect(&nodes[2].running.client_addr.to_string()).await;
-        let (_, _, watcher) = other.get_and_watch_data("/app").await.unwrap();
-        c.set_data("/app", b"v3", None).await.unwrap();
-        let event = tokio::time::timeout(Duration::from_secs(10), watcher.changed())
-            .await
-            .expect("the watch fired");
-        assert_eq!(event.event_type, zk::EventType::NodeDataChanged);
-        // multi is all-or-nothing; its set is versioned (the watch's write made version 1).
-        let mut w = c.new_multi_writer();
-        w.add_create("/app/m1", b"", &open()).unwrap();
-        w.add_check_version("/app", 99).unwrap();
-        assert!(w.commit().await.is_err());
-        assert_eq!(c.check_stat("/app/m1").await.unwrap(), None);
-        let mut w = c.new_multi_writer();
-        w.add_create("/app/m1", b"", &open()).unwrap();
-        w.add_set_data("/app", b"v4", Some(1)).unwrap();
-        assert_eq!(w.commit().await.unwrap().len(), 2);
-        // sync, then the other server reads the latest value.
-        other.sync("/app").await.unwrap();
-        assert_eq!(other.get_data("/app").await.unwrap().0, b"v4");
-    });
+    let other = nodes[2].running.client_addr.to_string();
+    rt().block_on(watches_multi_and_sync(&cluster(&nodes), &other, "/app"));
     for n in nodes {
         n.stop();
     }
+}
+
+/// Watches, multi and sync under `app`, writing through `all` and reading through `other`.
+async fn watches_multi_and_sync(all: &str, other: &str, app: &str) {
+    let m1 = format!("{app}/m1");
+    let c = connect(all).await;
+    c.create(app, b"", &open()).await.unwrap();
+    // A one-shot data watch set through one server fires for a write through another.
+    let other = connect(other).await;
+    let (_, _, watcher) = other.get_and_watch_data(app).await.unwrap();
+    c.set_data(app, b"v3", None).await.unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(10), watcher.changed())
+        .await
+        .expect("the watch fired");
+    assert_eq!(event.event_type, zk::EventType::NodeDataChanged);
+    // multi is all-or-nothing; its set is versioned (the watch's write made version 1).
+    let mut w = c.new_multi_writer();
+    w.add_create(&m1, b"", &open()).unwrap();
+    w.add_check_version(app, 99).unwrap();
+    assert!(w.commit().await.is_err());
+    assert_eq!(c.check_stat(&m1).await.unwrap(), None);
+    let mut w = c.new_multi_writer();
+    w.add_create(&m1, b"", &open()).unwrap();
+    w.add_set_data(app, b"v4", Some(1)).unwrap();
+    assert_eq!(w.commit().await.unwrap().len(), 2);
+    // sync, then the other server reads the latest value.
+    other.sync(app).await.unwrap();
+    assert_eq!(other.get_data(app).await.unwrap().0, b"v4");
 }
 
 #[test]
