@@ -252,6 +252,13 @@ impl Drop for RealZk {
     }
 }
 
+/// Apache ZooKeeper and a standalone zabkeeper (its zoo.cfg with `extra`), both running.
+fn side_by_side(name: &str, extra: &str) -> (RealZk, Node) {
+    let real = RealZk::start(&format!("{name}-real"));
+    let (cfg, dir) = standalone_cfg(&format!("{name}-ours"), extra);
+    (real, Node::start(&cfg, &dir))
+}
+
 #[test]
 fn zkcli_prints_the_same_against_zabkeeper_as_against_zookeeper() {
     // Differential: the same zkCli script against Apache ZooKeeper and a standalone zabkeeper
@@ -260,9 +267,7 @@ fn zkcli_prints_the_same_against_zabkeeper_as_against_zookeeper() {
     if !zookeeper() {
         return;
     }
-    let real = RealZk::start("zkcli-real");
-    let (cfg, dir) = standalone_cfg("zkcli-ours", "extendedTypesEnabled=true\n");
-    let node = Node::start(&cfg, &dir);
+    let (real, node) = side_by_side("zkcli", "extendedTypesEnabled=true\n");
     let theirs = answers_and_events(&zkcli(real.addr, ZKCLI_SCRIPT));
     let ours = answers_and_events(&zkcli(node.running.client_addr, ZKCLI_SCRIPT));
     println!("{ours:#?}");
@@ -363,9 +368,7 @@ fn four_letter_words_answer_with_zookeeper_s_lines() {
     if !zookeeper() {
         return;
     }
-    let real = RealZk::start("fourlw-real");
-    let (cfg, dir) = standalone_cfg("fourlw-ours", "4lw.commands.whitelist=*\n");
-    let node = Node::start(&cfg, &dir);
+    let (real, node) = side_by_side("fourlw", "4lw.commands.whitelist=*\n");
     let ours = node.running.client_addr;
     let _clients = (busy_client(real.addr), busy_client(ours));
     for word in [

@@ -120,15 +120,7 @@ fn new_snapshots_replace_the_log_and_purge_keeps_the_newest() {
         durable.log.clear();
         d.save(&durable).unwrap();
     }
-    let names = |prefix: &str| {
-        let mut v: Vec<String> = std::fs::read_dir(dir.join("version-2"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(prefix) && !n.ends_with(".tmp"))
-            .collect();
-        v.sort();
-        v
-    };
+    let names = |prefix: &str| files(&dir, prefix);
     assert_eq!(names("log."), vec!["log.100000005"]);
     assert_eq!(names("snapshot.").len(), 5);
     assert_eq!(d.purge(3).unwrap(), 2);

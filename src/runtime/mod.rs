@@ -136,28 +136,8 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
             rt.spawn(peer::accept(listener, ids.len(), channel, inbox.clone()));
         }
     }
-    let client_addr = client_address(cfg, myid)?;
-    let listener = rt
-        .block_on(TcpListener::bind(client_addr))
-        .map_err(|e| format!("cannot listen on {client_addr}: {e}"))?;
-    let client_addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let four = four::Context {
-        whitelist: cfg.four_letter_words.clone(),
-        standalone: cfg.standalone(),
-        voter: actor.cfg.is_voter(me),
-        conf: conf_lines(cfg, myid, client_addr),
-        connections: clients.clone(),
-        data_dir: cfg.data_dir.clone(),
-        data_log_dir: cfg.data_log_dir.clone(),
-        tick_ms: u64::from(cfg.tick_time),
-    };
-    let port = client::ClientPort {
-        inbox: inbox.clone(),
-        registry: clients.clone(),
-        four: Arc::new(four),
-        max_per_ip: cfg.max_client_cnxns,
-    };
-    rt.spawn(client::accept(listener, port));
+    let voter = actor.cfg.is_voter(me);
+    let client_addr = serve_clients(cfg, myid, voter, rt, &inbox, &clients)?;
     let outlet: Arc<dyn Outlet> = Arc::new(Net {
         me,
         links,
@@ -185,6 +165,41 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
         thread,
         client_addr,
     })
+}
+
+/// Listens on the client port and serves clients and four-letter words there; returns the
+/// address it listens on.
+fn serve_clients(
+    cfg: &ZooConfig,
+    myid: u64,
+    voter: bool,
+    rt: &tokio::runtime::Handle,
+    inbox: &std::sync::mpsc::Sender<Event>,
+    clients: &Arc<client::Registry>,
+) -> Result<SocketAddr, String> {
+    let client_addr = client_address(cfg, myid)?;
+    let listener = rt
+        .block_on(TcpListener::bind(client_addr))
+        .map_err(|e| format!("cannot listen on {client_addr}: {e}"))?;
+    let client_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let four = four::Context {
+        whitelist: cfg.four_letter_words.clone(),
+        standalone: cfg.standalone(),
+        voter,
+        conf: conf_lines(cfg, myid, client_addr),
+        connections: clients.clone(),
+        data_dir: cfg.data_dir.clone(),
+        data_log_dir: cfg.data_log_dir.clone(),
+        tick_ms: u64::from(cfg.tick_time),
+    };
+    let port = client::ClientPort {
+        inbox: inbox.clone(),
+        registry: clients.clone(),
+        four: Arc::new(four),
+        max_per_ip: cfg.max_client_cnxns,
+    };
+    rt.spawn(client::accept(listener, port));
+    Ok(client_addr)
 }
 
 type Links = HashMap<(usize, Channel), UnboundedSender<Msg<DataTree>>>;
