@@ -49,12 +49,31 @@ pub struct Overlay<'a> {
 impl<'a> Overlay<'a> {
     /// `base` with `pending` (proposed, not yet committed, in zxid order) applied.
     pub fn new(base: &'a DataTree, pending: &[Txn<ZkTxn>]) -> Overlay<'a> {
+        Overlay::for_request(base, pending, None)
+    }
+
+    /// `base` with those of `pending` applied that can change what preparing a request on
+    /// `path` reads (all of them when `path` is None): the nodes at `path` and its ancestors,
+    /// and the sessions. A create or delete touches its node and its parent, a setData or
+    /// setACL its node; session changes and multis are always applied. Since the set read is
+    /// closed under parents, every change to a node in it is applied, and so is every change
+    /// to the existence of a node whose parent is in it (all a sequential name or a delete's
+    /// children depend on): what `prepare` reads equals the full overlay, at O(pending) string
+    /// comparisons instead of O(pending) applications.
+    pub fn for_request(
+        base: &'a DataTree,
+        pending: &[Txn<ZkTxn>],
+        path: Option<&str>,
+    ) -> Overlay<'a> {
         let mut v = Overlay {
             base,
             nodes: BTreeMap::new(),
             sessions: BTreeMap::new(),
         };
-        for t in pending {
+        for t in pending
+            .iter()
+            .filter(|t| path.map_or(true, |p| touches(&t.op.op, p)))
+        {
             apply(&mut v, t.zxid.0 as i64, &t.op, &t.op.op, &mut Vec::new());
         }
         v
@@ -76,6 +95,24 @@ impl<'a> Overlay<'a> {
             }
         }
         out.into_iter().collect()
+    }
+}
+
+/// Whether applying `op` can change the node at `path`, one of its ancestors, or whether a
+/// child of one of them exists (see [`Overlay::for_request`]).
+fn touches(op: &TxnOp, path: &str) -> bool {
+    let read = |node: &str| {
+        node == path
+            || node == "/"
+            || (path.starts_with(node) && path.as_bytes().get(node.len()) == Some(&b'/'))
+    };
+    match op {
+        TxnOp::Create { path: p, .. } | TxnOp::Delete { path: p } => {
+            read(p) || crate::zk::path::parent(p).is_ok_and(read)
+        }
+        TxnOp::SetData { path: p, .. } | TxnOp::SetAcl { path: p, .. } => read(p),
+        TxnOp::Check { .. } | TxnOp::Error(_) => false,
+        TxnOp::CreateSession { .. } | TxnOp::CloseSession { .. } | TxnOp::Multi(_) => true,
     }
 }
 
@@ -135,7 +172,16 @@ pub fn prepare(
     time: i64,
     req: &WriteRequest,
 ) -> ZkTxn {
-    let mut v = Overlay::new(tree, pending);
+    let path = match &req.op {
+        WriteOp::Create { path, .. }
+        | WriteOp::Delete { path, .. }
+        | WriteOp::SetData { path, .. }
+        | WriteOp::SetAcl { path, .. }
+        | WriteOp::Check { path, .. }
+        | WriteOp::DeleteContainer { path } => Some(path.as_str()),
+        _ => None,
+    };
+    let mut v = Overlay::for_request(tree, pending, path);
     let (session, op) = match &req.op {
         WriteOp::CreateSession { timeout } => {
             let origin = req.session;
