@@ -3,9 +3,9 @@
 
 use crate::zk_wire::scratch;
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use zabkeeper::runtime::storage::{DataDir, StorageError, ZkDurable};
+use zabkeeper::runtime::storage::{DataDir, StorageError, ZkDurable, PREALLOC};
 use zabkeeper::zab::{Snapshot, Txn, Zxid};
 use zabkeeper::zk::txn::{TxnOp, ZkTxn};
 use zabkeeper::zk::{Acl, DataTree};
@@ -45,6 +45,20 @@ fn log_file(dir: &Path) -> PathBuf {
     dir.join("version-2").join("log.0")
 }
 
+/// Where the records of a log end (`length | crc | body` each; zeros after them).
+fn records_end(path: &Path) -> u64 {
+    let bytes = std::fs::read(path).unwrap();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + 4) {
+        let len = u32::from_be_bytes(header.try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        at += 8 + len;
+    }
+    at as u64
+}
+
 #[test]
 fn recovery_reads_back_what_was_saved_with_the_log_in_data_log_dir() {
     let base = scratch("storage-roundtrip");
@@ -58,6 +72,11 @@ fn recovery_reads_back_what_was_saved_with_the_log_in_data_log_dir() {
     d.save(&accepted).unwrap();
     drop(d);
     assert!(log_file(&logs).exists(), "the log lives in dataLogDir");
+    let size = std::fs::metadata(log_file(&logs)).unwrap().len();
+    assert_eq!(
+        size, PREALLOC,
+        "the log is preallocated (ZooKeeper's preAllocSize)"
+    );
     let (_, back, warnings) = DataDir::open(&data, &logs).unwrap();
     assert_eq!(back, Some(accepted));
     assert!(warnings.is_empty());
@@ -68,21 +87,37 @@ fn a_torn_last_record_is_cut_off_with_a_warning() {
     let dir = scratch("storage-torn");
     let (mut d, _, _) = DataDir::open(&dir, &dir).unwrap();
     d.save(&durable(3)).unwrap();
+    d.save(&durable(4)).unwrap(); // an append: the file is preallocated now
     drop(d);
-    // A crash in the middle of an append: a length and half a body.
-    let mut f = OpenOptions::new()
-        .append(true)
-        .open(log_file(&dir))
-        .unwrap();
-    f.write_all(&[0, 0, 0, 40, 1, 2, 3, 4, 5]).unwrap();
+    // A crash in the middle of an append: a length and half a body, in the preallocated space.
+    let f = OpenOptions::new().write(true).open(log_file(&dir)).unwrap();
+    let end = records_end(&log_file(&dir));
+    f.write_all_at(&[0, 0, 0, 40, 1, 2, 3, 4, 5], end).unwrap();
     drop(f);
     let (_, back, warnings) = DataDir::open(&dir, &dir).unwrap();
-    assert_eq!(back, Some(durable(3)));
+    assert_eq!(back, Some(durable(4)));
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("torn record"), "{warnings:?}");
     // The cut is durable: a second recovery finds a clean log.
     let (_, _, warnings) = DataDir::open(&dir, &dir).unwrap();
     assert!(warnings.is_empty());
+}
+
+#[test]
+fn appends_after_a_restart_go_after_the_last_record_not_after_the_preallocated_space() {
+    // The log is written at the end of its records, not at the end of the file.
+    let dir = scratch("storage-prealloc");
+    let (mut d, _, _) = DataDir::open(&dir, &dir).unwrap();
+    d.save(&durable(2)).unwrap();
+    drop(d);
+    let (mut d, back, _) = DataDir::open(&dir, &dir).unwrap();
+    assert_eq!(back, Some(durable(2)));
+    d.save(&durable(4)).unwrap();
+    drop(d);
+    let (_, back, warnings) = DataDir::open(&dir, &dir).unwrap();
+    assert_eq!(back, Some(durable(4)));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(std::fs::metadata(log_file(&dir)).unwrap().len(), PREALLOC);
 }
 
 #[test]
@@ -92,9 +127,10 @@ fn a_corrupt_record_before_the_tail_stops_recovery() {
     d.save(&durable(3)).unwrap();
     drop(d);
     let path = log_file(&dir);
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[12] ^= 0xff; // inside the first record's body
-    std::fs::write(&path, bytes).unwrap();
+    let f = OpenOptions::new().write(true).open(&path).unwrap();
+    let byte = std::fs::read(&path).unwrap()[12];
+    f.write_all_at(&[byte ^ 0xff], 12).unwrap(); // inside the first record's body
+    drop(f);
     match DataDir::open(&dir, &dir) {
         Err(StorageError::Corrupt { offset, .. }) => assert_eq!(offset, 0),
         Err(e) => panic!("wrong error: {e}"),

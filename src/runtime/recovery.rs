@@ -24,6 +24,8 @@ pub struct Recovered {
     /// The newer snapshots that were damaged and passed over (the data directory must be
     /// rewritten from `durable` before the server goes on).
     pub damaged: Vec<Zxid>,
+    /// Where the records of the newest log end (preallocated zeros may follow).
+    pub log_end: u64,
 }
 
 /// Recovers the durable state of `dir` (snapshots, epochs) and `log_dir` (logs); `None` when
@@ -42,8 +44,8 @@ pub fn load(dir: &Path, log_dir: &Path, warnings: &mut Vec<String>) -> Result<Op
     for i in (0..snaps.len()).rev() {
         match read_snapshot(dir, snaps[i]) {
             Ok(snapshot) => {
-                let log = match (chain(log_dir, &snaps[i..], warnings), first_error) {
-                    (Ok(log), _) => log,
+                let (log, log_end) = match (chain(log_dir, &snaps[i..], warnings), first_error) {
+                    (Ok(chain), _) => chain,
                     // The newest snapshot was fine: its own log is what failed.
                     (Err(e), None) => return Err(e),
                     (Err(e), Some(first)) => return Err(no_fallback(first, e)),
@@ -61,7 +63,11 @@ pub fn load(dir: &Path, log_dir: &Path, warnings: &mut Vec<String>) -> Result<Op
                     log: log.into(),
                 };
                 let damaged = snaps[i + 1..].to_vec();
-                return Ok(Some(Recovered { durable, damaged }));
+                return Ok(Some(Recovered {
+                    durable,
+                    damaged,
+                    log_end,
+                }));
             }
             Err(e) => {
                 warnings.push(format!("{e}; trying an older snapshot"));
@@ -98,16 +104,21 @@ fn corrupt(path: &Path, reason: &str) -> StorageError {
 
 fn read_snapshot(dir: &Path, zxid: Zxid) -> Result<Snapshot<DataTree>> {
     let path = dir.join(snapshot_name(zxid));
-    let (mut snap, torn) = records::<Snapshot<DataTree>>(&path, &read_file(&path)?)?;
-    match (snap.pop(), torn) {
-        (Some(s), None) if snap.is_empty() && s.zxid == zxid => Ok(s),
+    let (mut snap, end) = records::<Snapshot<DataTree>>(&path, &read_file(&path)?)?;
+    match (snap.pop(), end.torn) {
+        (Some(s), false) if snap.is_empty() && s.zxid == zxid => Ok(s),
         _ => Err(corrupt(&path, "the snapshot is incomplete")),
     }
 }
 
 /// The log from snapshot `snaps[0]` to the end of the newest log: each older log up to the next
-/// snapshot's zxid (which it must contain), then the newest log whole.
-fn chain(log_dir: &Path, snaps: &[Zxid], warnings: &mut Vec<String>) -> Result<Vec<Txn<ZkTxn>>> {
+/// snapshot's zxid (which it must contain), then the newest log whole; and where the newest
+/// log's records end.
+fn chain(
+    log_dir: &Path,
+    snaps: &[Zxid],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Txn<ZkTxn>>, u64)> {
     let mut out = Vec::new();
     for pair in snaps.windows(2) {
         let (from, to) = (pair[0], pair[1]);
@@ -125,24 +136,27 @@ fn chain(log_dir: &Path, snaps: &[Zxid], warnings: &mut Vec<String>) -> Result<V
         }
         out.extend(log.into_iter().filter(|t| t.zxid <= to));
     }
-    out.extend(newest_log(
-        log_dir,
-        *snaps.last().expect("a snapshot"),
-        warnings,
-    )?);
-    Ok(out)
+    let (newest, end) = newest_log(log_dir, *snaps.last().expect("a snapshot"), warnings)?;
+    out.extend(newest);
+    Ok((out, end))
 }
 
-/// The log after the newest snapshot, its torn tail cut off with a warning.
-fn newest_log(log_dir: &Path, zxid: Zxid, warnings: &mut Vec<String>) -> Result<Vec<Txn<ZkTxn>>> {
+/// The log after the newest snapshot and where its records end, a torn tail cut off with a
+/// warning.
+fn newest_log(
+    log_dir: &Path,
+    zxid: Zxid,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Txn<ZkTxn>>, u64)> {
     let path = log_dir.join(log_name(zxid));
     let bytes = if path.exists() {
         read_file(&path)?
     } else {
         Vec::new()
     };
-    let (log, torn) = records::<Txn<ZkTxn>>(&path, &bytes)?;
-    if let Some(at) = torn {
+    let (log, end) = records::<Txn<ZkTxn>>(&path, &bytes)?;
+    if end.torn {
+        let at = end.valid;
         warnings.push(format!(
             "{}: torn record at byte {at} (a crash during an append); cutting the log there",
             path.display()
@@ -155,5 +169,5 @@ fn newest_log(log_dir: &Path, zxid: Zxid, warnings: &mut Vec<String>) -> Result<
         f.set_len(at).map_err(io)?;
         f.sync_all().map_err(io)?;
     }
-    Ok(log)
+    Ok((log, end.valid))
 }

@@ -5,7 +5,8 @@
 //!   temporary file, fsync it, rename it over the old one, fsync the directory);
 //! - `snapshot.<zxid>`: the snapshot, one checksummed record, written the same way;
 //! - `log.<zxid>`: the transaction log after that snapshot, one checksummed record per
-//!   transaction, appended and fsynced.
+//!   transaction, written after the last record and fsynced; the file is preallocated
+//!   [`PREALLOC`] bytes at a time (zeros after the last record are free space).
 //!
 //! A record is `length (u32 BE) | crc32 of the body (u32 BE) | body (bincode)`.
 //!
@@ -69,7 +70,7 @@ pub struct DataDir {
     log_dir: PathBuf,
     /// What the disk holds now, in summary.
     saved: Saved,
-    log: Option<File>,
+    log: Option<LogFile>,
     /// What the saves since the last [`DataDir::commit`] ask for, in summary.
     staged: Saved,
     /// The writes those saves need.
@@ -137,7 +138,8 @@ impl DataDir {
         d.staged = summary(&durable);
         d.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
         if recovered.damaged.is_empty() {
-            d.log = Some(d.open_log(durable.snapshot.zxid)?);
+            let path = d.log_path(durable.snapshot.zxid);
+            d.log = Some(LogFile::open(path, recovered.log_end)?);
         } else {
             // Keep the damaged snapshots aside (renamed), and write the recovered chain as the
             // recovered snapshot's log.
@@ -231,10 +233,9 @@ impl DataDir {
 
     /// Appends encoded records to the open log (that of snapshot `zxid`) and fsyncs it.
     fn append(&mut self, zxid: Zxid, records: &[u8]) -> Result<()> {
-        let path = self.log_path(zxid);
         let log = self.log.as_mut().expect("an open log");
-        log.write_all(records).map_err(io_err(&path))?;
-        log.sync_data().map_err(io_err(&path))
+        debug_assert_eq!(log.path, self.log_dir.join(log_name(zxid)));
+        log.append(records)
     }
 
     /// A new snapshot or a log that diverged: write the snapshot (if new) and a fresh log;
@@ -255,7 +256,11 @@ impl DataDir {
             buf.extend(record(txn));
         }
         write_atomic(&self.log_dir, &log_name(zxid), &buf)?;
-        self.log = Some(self.open_log(zxid)?);
+        if let Some(old) = self.log.take() {
+            // A closed log keeps only its records (recovery may still read it).
+            let _ = old.file.set_len(old.end);
+        }
+        self.log = Some(LogFile::open(self.log_path(zxid), buf.len() as u64)?);
         self.remove_stale(zxid, keep_older)
     }
 
@@ -294,17 +299,58 @@ impl DataDir {
         Ok(excess)
     }
 
-    fn open_log(&self, zxid: Zxid) -> Result<File> {
-        let path = self.log_path(zxid);
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))
-    }
-
     fn log_path(&self, zxid: Zxid) -> PathBuf {
         self.log_dir.join(log_name(zxid))
+    }
+}
+
+/// How far ahead of its records a log file is extended (ZooKeeper's `preAllocSize`, 64 MiB), so
+/// that an append's `fdatasync` rarely has a file size to record.
+pub const PREALLOC: u64 = 64 << 20;
+
+/// The open transaction log: records are written at `end`; the file is extended by
+/// [`PREALLOC`] at a time, zeros past `end` being preallocated space.
+struct LogFile {
+    file: File,
+    path: PathBuf,
+    end: u64,
+    allocated: u64,
+}
+
+impl LogFile {
+    /// Opens (creating it if needed) the log at `path` whose records end at `end`.
+    fn open(path: PathBuf, end: u64) -> Result<LogFile> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let allocated = file.metadata().map_err(io_err(&path))?.len();
+        Ok(LogFile {
+            file,
+            path,
+            end,
+            allocated,
+        })
+    }
+
+    /// Writes `records` after the last one, extending the file first when they do not fit,
+    /// and makes them durable.
+    fn append(&mut self, records: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let need = self.end + records.len() as u64;
+        if need > self.allocated {
+            let size = need.div_ceil(PREALLOC) * PREALLOC;
+            self.file.set_len(size).map_err(io_err(&self.path))?;
+            self.allocated = size;
+        }
+        self.file
+            .write_all_at(records, self.end)
+            .map_err(io_err(&self.path))?;
+        self.end = need;
+        self.file.sync_data().map_err(io_err(&self.path))
     }
 }
 
@@ -367,14 +413,32 @@ fn record<T: serde::Serialize>(value: &T) -> Vec<u8> {
     out
 }
 
-/// The records of `bytes`: the decoded values, and where the valid prefix ends if a torn
-/// record follows it.
+/// How a sequence of records ends.
+pub(super) struct End {
+    /// Where the valid records end.
+    pub valid: u64,
+    /// Whether a torn record (a crash during an append) follows them.
+    pub torn: bool,
+}
+
+/// The records of `bytes` and where they end. Zeros after the last record are preallocated
+/// space, not data; a record cut short or failing its checksum with only zeros (or nothing)
+/// after it is a torn append; anything else that does not read back is corruption.
 pub(super) fn records<T: serde::de::DeserializeOwned>(
     path: &Path,
     bytes: &[u8],
-) -> Result<(Vec<T>, Option<u64>)> {
+) -> Result<(Vec<T>, End)> {
     let mut out = Vec::new();
     let mut at = 0usize;
+    let zeros = |from: usize| {
+        bytes
+            .get(from..)
+            .map_or(true, |r| r.iter().all(|&b| b == 0))
+    };
+    let end = |at: usize, torn: bool| End {
+        valid: at as u64,
+        torn,
+    };
     while at < bytes.len() {
         let bad = |reason: &str| StorageError::Corrupt {
             path: path.to_path_buf(),
@@ -385,25 +449,30 @@ pub(super) fn records<T: serde::de::DeserializeOwned>(
         let len = rest
             .get(..4)
             .map(|h| u32::from_be_bytes(h.try_into().expect("4 bytes")) as usize);
+        if len == Some(0) || (len.is_none() && zeros(at)) {
+            if zeros(at) {
+                return Ok((out, end(at, false)));
+            }
+            return Err(bad("a record of length 0"));
+        }
         let complete = len.is_some_and(|len| len <= MAX_RECORD && rest.len() >= 8 + len);
         if !complete {
             // The tail is shorter than the record it announces: a torn append.
-            return Ok((out, Some(at as u64)));
+            return Ok((out, end(at, true)));
         }
         let len = len.expect("complete");
         let crc = u32::from_be_bytes(rest[4..8].try_into().expect("4 bytes"));
         let body = &rest[8..8 + len];
-        let last = at + 8 + len == bytes.len();
         if crc32fast::hash(body) != crc {
-            if last {
-                return Ok((out, Some(at as u64)));
+            if zeros(at + 8 + len) {
+                return Ok((out, end(at, true)));
             }
             return Err(bad("checksum mismatch"));
         }
         out.push(bincode::deserialize(body).map_err(|e| bad(&e.to_string()))?);
         at += 8 + len;
     }
-    Ok((out, None))
+    Ok((out, end(at, false)))
 }
 
 pub(super) fn read_file(path: &Path) -> Result<Vec<u8>> {
