@@ -58,6 +58,16 @@ fn heartbeat_is_exhaustively_safe() {
 }
 
 #[test]
+fn runtime_bounded_is_exhaustively_safe() {
+    // The runtime's FLE with heartbeats, exhaustively within 4 ticks: LOOKING servers re-send
+    // their notifications, a follower without LEADERINFO sends FOLLOWERINFO again and then
+    // gives up; both witnesses must be found and every property hold.
+    let run = run(configs::runtime_bounded());
+    assert_all_pass(&run);
+    assert_eq!(run.unique_states, 2_155_163);
+}
+
+#[test]
 fn observer_is_exhaustively_safe() {
     // Two voters and an observer: it joins through FLE answers, syncs, receives INFORM, and
     // never counts toward a quorum.

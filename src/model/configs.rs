@@ -23,6 +23,9 @@ pub struct Bounds {
     pub max_epoch: Epoch,
     /// No server's election round goes above this one (Fast Leader Election models).
     pub max_round: u32,
+    /// Heartbeat ticks (`Timer::Tick`) fired in all, when bounded (`u8::MAX`: unbounded and
+    /// not counted, so that configurations without a budget keep their state counts).
+    pub max_ticks: u8,
 }
 
 /// A named configuration of the model.
@@ -56,6 +59,7 @@ pub const NAMES: &[&str] = &[
     "ensemble",
     "observer",
     "runtime",
+    "runtime-bounded",
 ];
 
 impl ModelConfig {
@@ -72,6 +76,7 @@ impl ModelConfig {
             "ensemble" => Some(ensemble()),
             "observer" => Some(observer()),
             "runtime" => Some(runtime()),
+            "runtime-bounded" => Some(runtime_bounded()),
             _ => None,
         }
     }
@@ -138,6 +143,7 @@ pub fn small() -> ModelConfig {
             resets: 0,
             max_epoch: 1,
             max_round: u32::MAX,
+            max_ticks: u8::MAX,
         },
         seeds: vec![],
         seed_committed: vec![],
@@ -160,6 +166,7 @@ pub fn broadcast() -> ModelConfig {
             resets: 0,
             max_epoch: 2,
             max_round: u32::MAX,
+            max_ticks: u8::MAX,
         },
         seeds: vec![],
         seed_committed: vec![],
@@ -227,6 +234,7 @@ pub fn recovery() -> ModelConfig {
             resets: 1,
             max_epoch: 3,
             max_round: u32::MAX,
+            max_ticks: u8::MAX,
         },
         seeds: vec![Some(s0), Some(s1), Some(s2)],
         seed_committed: vec![],
@@ -273,6 +281,7 @@ pub fn newleader() -> ModelConfig {
             resets: 1,
             max_epoch: 3,
             max_round: u32::MAX,
+            max_ticks: u8::MAX,
         },
         seeds: vec![
             durable(1, vec![txn(1, 1, 1)]),
@@ -302,6 +311,7 @@ pub fn election() -> ModelConfig {
             resets: 0,
             max_epoch: 2,
             max_round: 3,
+            max_ticks: u8::MAX,
         },
         seeds: vec![
             durable(1, vec![txn(1, 1, 1)]),
@@ -330,6 +340,7 @@ pub fn ensemble() -> ModelConfig {
             resets: 1,
             max_epoch: 2,
             max_round: u32::MAX,
+            max_ticks: u8::MAX,
         },
         seeds: vec![],
         seed_committed: vec![],
@@ -349,6 +360,29 @@ pub fn runtime() -> ModelConfig {
                  crash, 1 reset (random walks only: unbounded)";
     cfg.server.heartbeats = true;
     cfg.server.snap_count = Some(2);
+    cfg
+}
+
+/// The runtime's election and heartbeats within a bound: two voters, at most 4 heartbeat
+/// ticks in all, rounds up to 3, one crash, one write. FLE's re-sends, the FOLLOWERINFO retry
+/// and the Discovery give-up are checked exhaustively here (the `runtime` configuration has
+/// them unbounded, with snapshots, and is walked at random). Two voters cannot reach SNAP
+/// (every commit is on both), so snapshots stay off.
+pub fn runtime_bounded() -> ModelConfig {
+    let mut cfg = runtime();
+    cfg.name = "runtime-bounded";
+    cfg.about = "FLE + heartbeats as the runtime runs them, 2 servers, at most 4 ticks, rounds \
+                 up to 3, 1 write, 1 crash";
+    cfg.server = Config {
+        heartbeats: true,
+        election: ElectionMode::Fast,
+        ..config(2)
+    };
+    cfg.bounds.servers = 2;
+    cfg.bounds.max_ticks = 4;
+    cfg.bounds.max_round = 3;
+    cfg.bounds.crashes = 1;
+    cfg.bounds.resets = 0;
     cfg
 }
 

@@ -14,6 +14,8 @@ pub struct Ghost {
     pub crashes: u8,
     /// Connection resets so far.
     pub resets: u8,
+    /// Heartbeat ticks fired so far (counted only when `Bounds::max_ticks` bounds them).
+    pub ticks: u8,
     /// The longest sequence any server ever delivered: the ghost committed log.
     pub committed: Vec<Txn<u8>>,
     /// Delivered sequences that were neither a prefix nor an extension of `committed` when

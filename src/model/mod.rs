@@ -185,9 +185,11 @@ impl Model for ZabModel {
         let mut inner = Vec::new();
         self.inner.actions(state, &mut inner);
         let crash_budget = state.history.crashes < self.cfg.bounds.crashes;
+        let tick_budget = state.history.ticks < self.cfg.bounds.max_ticks;
         for a in inner {
             match a {
                 ActorModelAction::Crash(_) if !crash_budget => {}
+                ActorModelAction::Timeout(_, Timer::Tick) if !tick_budget => {}
                 ActorModelAction::Deliver { .. } => {}
                 a => actions.push(Action::Actor(a)),
             }
@@ -210,10 +212,17 @@ impl Model for ZabModel {
             // An action the actor ignores leaves the state as it is. It is reported as a step to
             // the same state rather than as `None`: stateright 0.31's simulation checker records
             // an ignored action's index in the walk, and then cannot replay the path.
-            Action::Actor(a) => match self.inner.next_state(state, a) {
-                Some(next) => next,
-                None => return Some(state.clone()),
-            },
+            Action::Actor(a) => {
+                let tick = matches!(a, ActorModelAction::Timeout(_, Timer::Tick));
+                let mut next = match self.inner.next_state(state, a) {
+                    Some(next) => next,
+                    None => return Some(state.clone()),
+                };
+                if tick && self.cfg.bounds.max_ticks != u8::MAX {
+                    next.history.ticks += 1;
+                }
+                next
+            }
             Action::Elect { leader, quorum } => {
                 env::elect(&self.inner, state, self.env(), leader, &quorum)
             }

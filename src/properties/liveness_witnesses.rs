@@ -22,6 +22,19 @@ pub fn recovered_and_rejoined(_: &ZabModel, state: &State) -> bool {
     live(state).any(|s| state.history.restarted.contains(&s.id) && s.phase() == Phase::Broadcast)
 }
 
+/// A follower that got no LEADERINFO sent FOLLOWERINFO again (FLE with heartbeats).
+pub fn followerinfo_resent(_: &ZabModel, state: &State) -> bool {
+    live(state).any(|s| matches!(&s.role, Role::Following(f) if f.retried))
+}
+
+/// Some voter voted in a second election round though no server crashed and no connection
+/// reset: a heartbeat made it give up on its leader or its followers.
+pub fn second_round_without_faults(_: &ZabModel, state: &State) -> bool {
+    state.history.crashes == 0
+        && state.history.resets == 0
+        && state.history.votes.iter().any(|&(round, _, _)| round >= 2)
+}
+
 /// Some leader is bringing a learner in line with TRUNC.
 pub fn synced_by_trunc(_: &ZabModel, state: &State) -> bool {
     sync_in_flight(state, |m| matches!(m, SyncMode::Trunc(_)))

@@ -81,6 +81,16 @@ pub fn all(cfg: &ModelConfig) -> Vec<Property<ZabModel>> {
             liveness_witnesses::recovered_and_rejoined,
         ));
     }
+    if cfg.server.heartbeats && cfg.server.election == crate::zab::ElectionMode::Fast {
+        props.push(Property::sometimes(
+            "a follower sends FOLLOWERINFO again",
+            liveness_witnesses::followerinfo_resent,
+        ));
+        props.push(Property::sometimes(
+            "a heartbeat starts a second election round",
+            liveness_witnesses::second_round_without_faults,
+        ));
+    }
     if cfg.sync_witnesses {
         props.push(Property::sometimes(
             "a learner is synced by TRUNC",
