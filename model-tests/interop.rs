@@ -6,7 +6,7 @@
 //! The tools are not Rust crates: `.ci/run` installs them, and sets `ZABKEEPER_INTEROP=require`
 //! so that a missing tool fails there. Elsewhere a missing tool skips its test with a message.
 
-use crate::runtime::{ensemble, standalone_cfg, Node};
+use crate::runtime::{cluster, ensemble, standalone_cfg, Node};
 use crate::zk_wire::{four, free_port, scratch, Client};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -125,11 +125,7 @@ fn kazoo_works_against_three_servers() {
         return;
     }
     let nodes = ensemble("kazoo3", 3, "");
-    let connect: Vec<String> = nodes
-        .iter()
-        .map(|n| n.running.client_addr.to_string())
-        .collect();
-    kazoo_suite(&connect.join(","));
+    kazoo_suite(&cluster(&nodes));
     for n in nodes {
         n.stop();
     }

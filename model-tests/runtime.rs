@@ -75,6 +75,15 @@ pub fn ensemble_with_observers(
         .collect()
 }
 
+/// The connect string of `nodes` (`host:port,...`).
+pub fn cluster(nodes: &[Node]) -> String {
+    let addrs: Vec<String> = nodes
+        .iter()
+        .map(|n| n.running.client_addr.to_string())
+        .collect();
+    addrs.join(",")
+}
+
 /// A standalone server's zoo.cfg (tickTime 200 ms, a free loopback client port) with `extra`
 /// appended, and its directory.
 pub fn standalone_cfg(name: &str, extra: &str) -> (String, std::path::PathBuf) {

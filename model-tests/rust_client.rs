@@ -2,17 +2,9 @@
 //! three-server zabkeeper ensemble and a standalone server on loopback ("PG" is ZooKeeper's
 //! Programmer's Guide).
 
-use crate::runtime::{ensemble, standalone_cfg, Node};
+use crate::runtime::{cluster, ensemble, standalone_cfg, Node};
 use std::time::Duration;
 use zookeeper_client as zk;
-
-fn cluster(nodes: &[Node]) -> String {
-    let addrs: Vec<String> = nodes
-        .iter()
-        .map(|n| n.running.client_addr.to_string())
-        .collect();
-    addrs.join(",")
-}
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -75,13 +75,19 @@ pub fn all(cfg: &ModelConfig) -> Vec<Property<ZabModel>> {
             liveness_witnesses::committed_everywhere,
         ),
     ]);
+    witnesses(cfg, &mut props);
+    props
+}
+
+/// The witnesses that only some configurations can reach.
+fn witnesses(cfg: &ModelConfig, props: &mut Vec<Property<ZabModel>>) {
     if cfg.bounds.crashes > 0 {
         props.push(Property::sometimes(
             "a server recovers after a crash and rejoins",
             liveness_witnesses::recovered_and_rejoined,
         ));
     }
-    if cfg.server.heartbeats && cfg.server.election == crate::zab::ElectionMode::Fast {
+    if cfg.server.heartbeats && cfg.server.election == ElectionMode::Fast {
         props.push(Property::sometimes(
             "a follower sends FOLLOWERINFO again",
             liveness_witnesses::followerinfo_resent,
@@ -103,7 +109,6 @@ pub fn all(cfg: &ModelConfig) -> Vec<Property<ZabModel>> {
             liveness_witnesses::synced_by_snap,
         ));
     }
-    props
 }
 
 /// The servers that are up.

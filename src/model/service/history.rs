@@ -27,6 +27,16 @@ pub struct History {
     pub crashes: u8,
 }
 
+/// The scripted operation that client actor `client` sends as request `xid` (xids count from 1).
+fn scripted(cfg: &ServiceConfig, client: Id, xid: i32) -> Option<ZkOp> {
+    let index = usize::from(client).checked_sub(cfg.servers)?;
+    let op = cfg
+        .scripts
+        .get(index)?
+        .get(usize::try_from(xid - 1).ok()?)?;
+    Some(op.clone())
+}
+
 pub(super) fn record_invoke(
     cfg: &ServiceConfig,
     h: &History,
@@ -35,12 +45,7 @@ pub(super) fn record_invoke(
     let Msg::Client(ClientMsg::Request(f)) = env.msg else {
         return None;
     };
-    let client = usize::from(env.src).checked_sub(cfg.servers)?;
-    let zop = cfg
-        .scripts
-        .get(client)?
-        .get(usize::try_from(f.xid - 1).ok()?)?
-        .clone();
+    let zop = scripted(cfg, env.src, f.xid)?;
     let mut next = h.clone();
     if zop.is_write() {
         let _ = next.lin.on_invoke(env.src, zop.clone());
@@ -57,12 +62,7 @@ pub(super) fn record_return(
     let Msg::Client(ClientMsg::Reply(r)) = env.msg else {
         return None;
     };
-    let client = usize::from(env.dst).checked_sub(cfg.servers)?;
-    let zop = cfg
-        .scripts
-        .get(client)?
-        .get(usize::try_from(r.xid - 1).ok()?)?
-        .clone();
+    let zop = scripted(cfg, env.dst, r.xid)?;
     let ret = match (&r.body, Code::from_value(r.err)) {
         (_, Some(c)) if c != Code::Ok => ZkRet::Err(c),
         (Response::Stat(s), _) => ZkRet::Version(s.version),
