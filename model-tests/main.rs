@@ -1,15 +1,18 @@
 //! Model tests: every named configuration checked exhaustively with its state count pinned, the
 //! durability rule shown to be checked, the command line's errors, and per-phase step tests.
 
+mod architecture;
 mod bug_zoo;
 mod cli;
 mod configs;
 mod durability;
 mod interop;
 mod jute;
+mod peer_boundary;
 mod phases;
 mod runtime;
 mod runtime_faults;
+mod runtime_units;
 mod rust_client;
 mod service;
 mod storage;

@@ -4,20 +4,21 @@
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 use std::sync::Arc;
-use zabkeeper::model::DeliveredLog;
+use zabkeeper::model::{DeliveredLog, ModelService};
 use zabkeeper::zab::sync::choose_sync;
 use zabkeeper::zab::{
     Config, Durable, Msg, Phase, Role, Server, ServerState, Snapshot, SyncMode, Txn, Zxid,
 };
 
-type S = DeliveredLog;
-type Cmd = Command<Msg<S>, zabkeeper::zab::Timer, (), Durable<S>>;
+type S = ModelService;
+type D = DeliveredLog;
+type Cmd = Command<Msg<S>, zabkeeper::model::ModelTimer, (), Durable<D>>;
 
 fn server() -> Server<S> {
     Server::new(Arc::new(Config::new(3)))
 }
 
-fn start(id: usize, disk: Durable<S>) -> ServerState<S> {
+fn start(id: usize, disk: Durable<D>) -> ServerState<S> {
     server().on_start(Id::from(id), &Some(disk), &mut Out::new())
 }
 
@@ -36,7 +37,7 @@ fn txn(epoch: u32, counter: u32, op: u8) -> Txn<u8> {
     }
 }
 
-fn saves(cmds: &[Cmd]) -> Vec<&Durable<S>> {
+fn saves(cmds: &[Cmd]) -> Vec<&Durable<D>> {
     cmds.iter()
         .filter_map(|c| match c {
             Command::Save(d) => Some(d),
@@ -55,7 +56,7 @@ fn sent(cmds: &[Cmd]) -> Vec<(usize, &Msg<S>)> {
 }
 
 /// A follower of server 0 in Discovery.
-fn follower(disk: Durable<S>) -> ServerState<S> {
+fn follower(disk: Durable<D>) -> ServerState<S> {
     let st = start(1, disk);
     step(&st, 9, Msg::ElectionOutcome { leader: 0 }).0
 }
@@ -111,7 +112,7 @@ fn phase1_leader_picks_an_epoch_above_every_promise_of_a_quorum() {
 
 #[test]
 fn phase2_sync_is_diff_when_the_learner_has_a_prefix() {
-    let leader = Durable::<S> {
+    let leader = Durable::<D> {
         log: vec![txn(1, 1, 1), txn(1, 2, 2)].into(),
         ..Durable::default()
     };
@@ -122,7 +123,7 @@ fn phase2_sync_is_diff_when_the_learner_has_a_prefix() {
 
 #[test]
 fn phase2_sync_is_trunc_when_the_learner_is_ahead_or_holds_an_orphan() {
-    let leader = Durable::<S> {
+    let leader = Durable::<D> {
         log: vec![txn(1, 1, 1), txn(2, 1, 3)].into(),
         ..Durable::default()
     };
@@ -138,7 +139,7 @@ fn phase2_sync_is_trunc_when_the_learner_is_ahead_or_holds_an_orphan() {
 
 #[test]
 fn phase2_sync_is_snap_when_the_learner_is_behind_the_snapshot() {
-    let leader = Durable::<S> {
+    let leader = Durable::<D> {
         snapshot: Snapshot {
             zxid: Zxid::new(1, 1),
             state: DeliveredLog(vec![txn(1, 1, 1)]),

@@ -10,15 +10,27 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use zabkeeper::zk::Code;
 
-struct Proc {
-    dir: PathBuf,
-    cfg: PathBuf,
-    client: SocketAddr,
-    child: Option<Child>,
+/// A `zabkeeper server` process with its directory (zoo.cfg, data, server.log).
+pub struct Proc {
+    pub dir: PathBuf,
+    pub cfg: PathBuf,
+    pub client: SocketAddr,
+    pub child: Option<Child>,
 }
 
 impl Proc {
-    fn start(&mut self) {
+    /// A server configured by `cfg` in `dir`, not started yet.
+    pub fn new(dir: PathBuf, cfg: PathBuf, client: SocketAddr) -> Proc {
+        Proc {
+            dir,
+            cfg,
+            client,
+            child: None,
+        }
+    }
+
+    /// Starts the process, its log (trace level) appended to `server.log`.
+    pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -36,14 +48,15 @@ impl Proc {
     }
 
     /// `kill -9`.
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             c.kill().unwrap();
             c.wait().unwrap();
         }
     }
 
-    fn log(&self) -> String {
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
 }
@@ -79,12 +92,7 @@ fn ensemble(name: &str) -> Vec<Proc> {
                 d.join("data").display()
             );
             std::fs::write(&cfg, text).unwrap();
-            let mut p = Proc {
-                dir: d,
-                cfg,
-                client: SocketAddr::from(([127, 0, 0, 1], port)),
-                child: None,
-            };
+            let mut p = Proc::new(d, cfg, SocketAddr::from(([127, 0, 0, 1], port)));
             p.start();
             p
         })

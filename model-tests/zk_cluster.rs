@@ -1,4 +1,4 @@
-//! A tiny deterministic network for interaction tests: real `Server<DataTree>` actors, FIFO
+//! A tiny deterministic network for interaction tests: real `Server<ZooKeeper>` actors, FIFO
 //! delivery in send order, and clients that are just inboxes.
 
 use stateright::actor::{Actor, Command, Id, Out};
@@ -6,18 +6,23 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use zabkeeper::jute::proto::{ConnectRequest, RequestFrame};
-use zabkeeper::zab::{Config, Durable, Msg, Server, ServerState, Snapshot, Timer, Zxid};
+use zabkeeper::zab::{Config, Durable, Msg, Server, ServerState, Snapshot, Zxid};
+use zabkeeper::zk::server::ZkTimer;
+use zabkeeper::zk::ZooKeeper;
+
+/// A timer of a ZooKeeper server.
+pub type Timer = zabkeeper::zab::Timer<ZkTimer>;
 use zabkeeper::zk::server::{ClientMsg, Local, ZkOptions};
 use zabkeeper::zk::DataTree;
 
-pub type ZkMsg = Msg<DataTree>;
+pub type ZkMsg = Msg<ZooKeeper>;
 
 /// Client ids start here.
 pub const CLIENT: usize = 10;
 
 pub struct Cluster {
-    pub actors: Vec<Server<DataTree>>,
-    pub states: Vec<ServerState<DataTree>>,
+    pub actors: Vec<Server<ZooKeeper>>,
+    pub states: Vec<ServerState<ZooKeeper>>,
     pub queue: VecDeque<(usize, usize, ZkMsg)>,
     pub inbox: BTreeMap<usize, Vec<ClientMsg>>,
     pub timers: BTreeSet<(usize, Timer)>,
@@ -72,7 +77,7 @@ impl Cluster {
         c
     }
 
-    fn absorb(&mut self, from: usize, o: Out<Server<DataTree>>) {
+    fn absorb(&mut self, from: usize, o: Out<Server<ZooKeeper>>) {
         for cmd in o {
             match cmd {
                 Command::Send(to, msg) => {

@@ -5,6 +5,7 @@ use crate::zk_cluster::{Cluster, CLIENT};
 use zabkeeper::jute::proto::{op, xid, ReplyFrame, Request, RequestFrame, Response};
 use zabkeeper::zab::{Msg, Timer};
 use zabkeeper::zk::server::{ClientMsg, ZkOptions};
+use zabkeeper::zk::server::{Input, ZkTimer};
 use zabkeeper::zk::session::SessionLimits;
 use zabkeeper::zk::tree::Store;
 use zabkeeper::zk::watch::EventType;
@@ -165,7 +166,7 @@ fn pg_ephemerals_die_when_the_leader_expires_the_session() {
     c.request(CLIENT, 1, create(1, "/e", CreateMode::Ephemeral));
     c.take(CLIENT);
     for _ in 0..4 {
-        c.fire(0, Timer::Session);
+        c.fire(0, Timer::Service(ZkTimer::Session));
     }
     assert!(
         c.states[0].sm.node("/e").is_some(),
@@ -174,14 +175,14 @@ fn pg_ephemerals_die_when_the_leader_expires_the_session() {
     c.request(CLIENT, 1, get(2, "/e", false));
     c.take(CLIENT);
     for _ in 0..5 {
-        c.fire(0, Timer::Session);
+        c.fire(0, Timer::Service(ZkTimer::Session));
     }
     assert!(
         c.states[0].sm.node("/e").is_some(),
         "a touch through the follower pushed the deadline"
     );
     for _ in 0..2 {
-        c.fire(0, Timer::Session);
+        c.fire(0, Timer::Service(ZkTimer::Session));
     }
     for st in &c.states {
         assert!(st.sm.node("/e").is_none() && !st.sm.sessions().contains_key(&s));
@@ -282,7 +283,7 @@ fn pg_the_leader_removes_empty_containers() {
         },
     };
     c.request(CLIENT, 1, container);
-    c.fire(0, Timer::Session);
+    c.fire(0, Timer::Service(ZkTimer::Session));
     assert!(
         c.states[1].sm.node("/c").is_some(),
         "a container that never had children stays"
@@ -300,7 +301,7 @@ fn pg_the_leader_removes_empty_containers() {
             },
         },
     );
-    c.fire(0, Timer::Session);
+    c.fire(0, Timer::Service(ZkTimer::Session));
     for st in &c.states {
         assert!(st.sm.node("/c").is_none());
     }
@@ -360,12 +361,11 @@ fn multi_read_answers_each_read_on_its_own() {
 #[test]
 fn pg_ttl_nodes_expire_by_the_clock_the_runtime_delivers() {
     // PG "TTL Nodes": a TTL node with no children that has not changed for longer than its TTL
-    // is deleted by the leader, through the log. The clock is an input (ClientMsg::Clock): the
+    // is deleted by the leader, through the log. The clock is an input (Input::Clock): the
     // transactions a server submits carry its reading as ctime/mtime.
     let mut c = Cluster::with_tree(3, DataTree::new(true));
     for s in 0..3 {
-        c.queue
-            .push_back((s, s, Msg::Client(ClientMsg::Clock(1_000))));
+        c.queue.push_back((s, s, Msg::Input(Input::Clock(1_000))));
     }
     c.run();
     session(&mut c, CLIENT, 1);
@@ -382,15 +382,13 @@ fn pg_ttl_nodes_expire_by_the_clock_the_runtime_delivers() {
     };
     c.request(CLIENT, 1, ttl);
     assert_eq!(c.states[0].sm.node("/t").map(|n| n.stat.mtime), Some(1_000));
-    c.queue
-        .push_back((0, 0, Msg::Client(ClientMsg::Clock(1_400))));
+    c.queue.push_back((0, 0, Msg::Input(Input::Clock(1_400))));
     c.run();
-    c.fire(0, Timer::Session);
+    c.fire(0, Timer::Service(ZkTimer::Session));
     assert!(c.states[2].sm.node("/t").is_some(), "not expired at 400 ms");
-    c.queue
-        .push_back((0, 0, Msg::Client(ClientMsg::Clock(1_600))));
+    c.queue.push_back((0, 0, Msg::Input(Input::Clock(1_600))));
     c.run();
-    c.fire(0, Timer::Session);
+    c.fire(0, Timer::Service(ZkTimer::Session));
     for st in &c.states {
         assert!(
             st.sm.node("/t").is_none(),

@@ -1,13 +1,13 @@
 //! Counterexamples as people read them: one line per step, with the changes that matter.
 
-use crate::model::DeliveredLog;
+use crate::model::ModelService;
 use crate::model::{Action, State, ZabModel};
 use crate::zab::{Role, ServerState};
 use stateright::{Model, Path};
 use std::fmt::Write;
 
 /// A one-line summary of a server: role, phase, epochs, log and what it delivered.
-pub fn summary(st: &ServerState<DeliveredLog>, crashed: bool) -> String {
+pub fn summary(st: &ServerState<ModelService>, crashed: bool) -> String {
     if crashed {
         return "crashed".to_string();
     }

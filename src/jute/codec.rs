@@ -4,9 +4,8 @@ use super::proto::{
     op, xid, ConnectRequest, ConnectResponse, MultiResult, ReplyFrame, Request, RequestFrame,
     Response,
 };
+use super::{Code, WatchList};
 use super::{JuteError, JuteResult, Reader, Writer};
-use crate::zk::read::WatchList;
-use crate::zk::Code;
 
 /// Decodes the first frame a client sends.
 pub fn decode_connect_request(buf: &[u8]) -> JuteResult<ConnectRequest> {

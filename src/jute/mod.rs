@@ -9,10 +9,13 @@
 //! against the bytes that remain, and a frame longer than [`MAX_FRAME`] is refused before it is
 //! read ([`frame_length`]).
 
+pub mod code;
 pub mod codec;
 pub mod proto;
+pub mod records;
 
-use crate::zk::{Acl, Id, Stat};
+pub use code::Code;
+pub use records::{Acl, Id, Stat, WatchList};
 use thiserror::Error;
 
 /// The largest frame accepted: `jute.maxbuffer` (1 MiB of data) plus room for the headers.

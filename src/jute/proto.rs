@@ -1,8 +1,7 @@
 //! The client protocol's messages: the connect handshake, request and reply headers, and each
 //! operation's body, as `zookeeper.jute` defines them.
 
-use crate::zk::read::WatchList;
-use crate::zk::{Acl, Code, Stat};
+use super::{Acl, Code, Stat, WatchList};
 use serde::{Deserialize, Serialize};
 
 /// ZooKeeper's `ZooDefs.OpCode` values.

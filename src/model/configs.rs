@@ -1,6 +1,6 @@
 //! Named model configurations: their bounds, seeds and `into_model()`.
 
-use super::{DeliveredLog, Ghost, ModelServer, ZabModel};
+use super::{DeliveredLog, Ghost, ModelServer, ModelService, ZabModel};
 use crate::properties;
 use crate::zab::{Bug, Config, Durable, ElectionMode, Epoch, Server, Snapshot, Txn, Zxid};
 use stateright::actor::{ActorModel, Network};
@@ -114,7 +114,7 @@ impl ModelConfig {
             seed: self.seeds.get(i).cloned().flatten(),
             local: (),
         });
-        let inner = ActorModel::<Server<DeliveredLog>, (), Ghost>::new((), self.init_ghost())
+        let inner = ActorModel::<Server<ModelService>, (), Ghost>::new((), self.init_ghost())
             .actors(servers)
             .init_network(Network::new_ordered([]))
             .max_crashes(1);

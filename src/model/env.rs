@@ -9,23 +9,26 @@
 //! [`ZabModel`]: super::ZabModel
 
 use crate::zab::msg::Channel;
-use crate::zab::{Config, Msg, Role, Server, ServerState, StateMachine, Timer};
+use crate::zab::{Config, Msg, Role, Server, ServerState, Service, Timer};
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Id, Network};
 use stateright::Model;
 
 /// An actor of a model that may be a ZAB server.
-pub trait ServerNode<S: StateMachine>: Actor<Msg = Msg<S>, Timer = Timer> {
+pub trait ServerNode<S: Service>: Actor<Msg = Msg<S>, Timer = Timer<S::Timer>> {
     /// The server's state, if this actor state is a server's.
     fn server(state: &Self::State) -> Option<&ServerState<S>>;
 }
 
-impl<S: StateMachine> ServerNode<S> for Server<S> {
+impl<S: Service> ServerNode<S> for Server<S> {
     fn server(state: &ServerState<S>) -> Option<&ServerState<S>> {
         Some(state)
     }
 }
 
 type St<A, H> = ActorModelState<A, H>;
+
+/// A step of `ActorModel` over servers of service `S`.
+pub type ServerAction<S> = ActorModelAction<Msg<S>, Timer<<S as Service>::Timer>, ()>;
 
 /// Hands `msg` from `src` to live actor `dst` as a delivery of `ActorModel` (nothing happens
 /// when `dst` is down).
@@ -37,7 +40,7 @@ pub fn inject<S, A, C, H>(
     msg: Msg<S>,
 ) -> St<A, H>
 where
-    S: StateMachine,
+    S: Service,
     A: ServerNode<S>,
     H: Clone + std::fmt::Debug + std::hash::Hash,
 {
@@ -64,7 +67,7 @@ where
 /// connection when `channel` names it).
 pub fn reset_flows<S, A, H>(state: &mut St<A, H>, a: usize, b: usize, channel: Option<Channel>)
 where
-    S: StateMachine,
+    S: Service,
     A: ServerNode<S>,
 {
     if let Network::Ordered(flows) = &mut state.network {
@@ -81,9 +84,11 @@ where
 /// The deliveries possible now: on each flow to a live actor, the first message of each
 /// connection. A fine-grained follower in the middle of its NEWLEADER steps reads no further
 /// quorum packet from its leader (ZooKeeper's learner thread handles one packet at a time).
-pub fn deliveries<S, A, H>(state: &St<A, H>, out: &mut Vec<ActorModelAction<Msg<S>, Timer, ()>>)
-where
-    S: StateMachine,
+pub fn deliveries<S, A, H>(
+    state: &St<A, H>,
+    out: &mut Vec<ServerAction<S>>,
+) where
+    S: Service,
     A: ServerNode<S, Random = ()>,
 {
     let Network::Ordered(flows) = &state.network else {
@@ -119,7 +124,7 @@ pub fn crash<S, A, C, H>(
     servers: usize,
 ) -> Option<St<A, H>>
 where
-    S: StateMachine,
+    S: Service,
     A: ServerNode<S>,
     H: Clone + std::fmt::Debug + std::hash::Hash,
 {
@@ -137,7 +142,7 @@ where
 /// the greatest (currentEpoch, last zxid, id) leads it.
 pub fn elections<S, A, H>(cfg: &Config, state: &St<A, H>, out: &mut Vec<(usize, Vec<usize>)>)
 where
-    S: StateMachine,
+    S: Service,
     A: ServerNode<S>,
 {
     let server = |i: usize| A::server(&state.actor_states[i]).expect("voters are servers");
@@ -172,7 +177,7 @@ pub fn elect<S, A, C, H>(
     quorum: &[usize],
 ) -> St<A, H>
 where
-    S: StateMachine,
+    S: Service,
     A: ServerNode<S>,
     H: Clone + std::fmt::Debug + std::hash::Hash,
 {

@@ -1,6 +1,6 @@
 //! Ghost state: what the properties need to remember about the past, which no server keeps.
 
-use super::DeliveredLog;
+use super::ModelService;
 use crate::zab::{Config, Epoch, Role, ServerState, Txn, Zxid};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +35,7 @@ pub struct Ghost {
 
 impl Ghost {
     /// Records what one live server shows after a step.
-    pub fn observe(&mut self, st: &ServerState<DeliveredLog>) {
+    pub fn observe(&mut self, st: &ServerState<ModelService>) {
         self.observe_delivery(&st.sm.0);
         if st.is_established_leader() {
             let epoch = st.durable.current_epoch;
@@ -48,7 +48,7 @@ impl Ghost {
     }
 
     /// Records a server's election state (Fast Leader Election models only).
-    pub fn observe_election(&mut self, cfg: &Config, st: &ServerState<DeliveredLog>) {
+    pub fn observe_election(&mut self, cfg: &Config, st: &ServerState<ModelService>) {
         let e = &st.election;
         if cfg.is_voter(st.id) && st.role == Role::Looking {
             self.votes.insert((e.round, st.id, e.vote.leader));
@@ -69,7 +69,7 @@ impl Ghost {
 }
 
 /// Every zxid a server holds, snapshot and log.
-pub fn all_zxids(st: &ServerState<DeliveredLog>) -> Vec<Zxid> {
+pub fn all_zxids(st: &ServerState<ModelService>) -> Vec<Zxid> {
     let snap = st.durable.snapshot.state.0.iter().map(|t| t.zxid);
     snap.chain(st.durable.log.iter().map(|t| t.zxid)).collect()
 }

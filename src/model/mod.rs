@@ -30,7 +30,7 @@ pub use configs::{Bounds, ModelConfig};
 pub use ghost::Ghost;
 
 use crate::zab::msg::Channel;
-use crate::zab::{ElectionMode, Msg, Server, StateMachine, Timer, Txn, Zxid};
+use crate::zab::{ElectionMode, Msg, Server, Service, StateMachine, Timer, Txn, Zxid};
 use serde::Serialize;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id};
 use stateright::{Model, Property};
@@ -41,22 +41,37 @@ pub struct DeliveredLog(pub Vec<Txn<u8>>);
 
 impl StateMachine for DeliveredLog {
     type Op = u8;
-    type Request = u8;
     type Output = ();
-    type Local = ();
-    type ClientMsg = ();
-    fn prepare(&self, _pending: &[Txn<u8>], _zxid: Zxid, request: &u8) -> u8 {
-        *request
-    }
     fn apply(&mut self, txn: &Txn<u8>) {
         self.0.push(txn.clone());
     }
 }
 
+/// The service of the ZAB models: a client write is a byte that the leader proposes as it is;
+/// there are no clients, peer messages, inputs or timers of its own (the environment hands
+/// writes in as [`Msg::ClientWrite`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModelService;
+
+impl Service for ModelService {
+    type Machine = DeliveredLog;
+    type Request = u8;
+    type Local = ();
+    type ClientMsg = ();
+    type PeerMsg = ();
+    type Input = ();
+    type Timer = ();
+    fn prepare(_committed: &DeliveredLog, _pending: &[Txn<u8>], _zxid: Zxid, request: &u8) -> u8 {
+        *request
+    }
+}
+
 /// A server of the model.
-pub type ModelServer = Server<DeliveredLog>;
+pub type ModelServer = Server<ModelService>;
 /// A message of the model.
-pub type ModelMsg = Msg<DeliveredLog>;
+pub type ModelMsg = Msg<ModelService>;
+/// A timer of the model.
+pub type ModelTimer = Timer<()>;
 /// The state of the whole model.
 pub type State = ActorModelState<ModelServer, Ghost>;
 
@@ -64,7 +79,7 @@ pub type State = ActorModelState<ModelServer, Ghost>;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     /// A step of stateright's `ActorModel`: a delivery, a timer, a crash or a recovery.
-    Actor(ActorModelAction<ModelMsg, Timer, ()>),
+    Actor(ActorModelAction<ModelMsg, ModelTimer, ()>),
     /// The election oracle elects `leader` among `quorum`.
     Elect {
         /// The elected server.

@@ -27,7 +27,7 @@ pub mod round_agreement;
 pub mod should_not_be_triggered;
 pub mod total_order;
 
-use crate::model::{DeliveredLog, ModelConfig, State, ZabModel};
+use crate::model::{ModelConfig, ModelService, State, ZabModel};
 use crate::zab::{ElectionMode, ServerState, Txn};
 use stateright::Property;
 
@@ -112,7 +112,7 @@ fn witnesses(cfg: &ModelConfig, props: &mut Vec<Property<ZabModel>>) {
 }
 
 /// The servers that are up.
-pub fn live(state: &State) -> impl Iterator<Item = &ServerState<DeliveredLog>> {
+pub fn live(state: &State) -> impl Iterator<Item = &ServerState<ModelService>> {
     state
         .actor_states
         .iter()
@@ -133,7 +133,7 @@ pub fn delivered(state: &State) -> Vec<&[Txn<u8>]> {
 }
 
 /// Every transaction a server holds, snapshot first, then log.
-pub fn held(st: &ServerState<DeliveredLog>) -> Vec<&Txn<u8>> {
+pub fn held(st: &ServerState<ModelService>) -> Vec<&Txn<u8>> {
     st.durable
         .snapshot
         .state

@@ -4,7 +4,7 @@
 use super::node::{role_name, Event};
 use super::stats::{wall_ms, ConnView, Latency};
 use crate::zab::ServerState;
-use crate::zk::DataTree;
+use crate::zk::ZooKeeper;
 use std::sync::mpsc::Sender;
 
 /// The words zabkeeper answers.
@@ -69,7 +69,7 @@ impl Context {
             tick_ms: self.tick_ms,
         };
         let cmd = cmd.to_string();
-        let inspect = move |st: &ServerState<DataTree>| {
+        let inspect = move |st: &ServerState<ZooKeeper>| {
             let _ = tx.send(describe(&cmd, st, &seen));
         };
         if inbox.send(Event::Inspect(Box::new(inspect))).is_err() {
@@ -110,7 +110,7 @@ struct Seen {
     tick_ms: u64,
 }
 
-fn mode(st: &ServerState<DataTree>, seen: &Seen) -> &'static str {
+fn mode(st: &ServerState<ZooKeeper>, seen: &Seen) -> &'static str {
     if seen.standalone {
         "standalone"
     } else {
@@ -118,7 +118,7 @@ fn mode(st: &ServerState<DataTree>, seen: &Seen) -> &'static str {
     }
 }
 
-fn describe(cmd: &str, st: &ServerState<DataTree>, seen: &Seen) -> String {
+fn describe(cmd: &str, st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
     let serving = st.local.serving;
     if !serving && cmd != "isro" {
         return "This ZooKeeper instance is not currently serving requests\n".to_string();
@@ -134,12 +134,12 @@ fn describe(cmd: &str, st: &ServerState<DataTree>, seen: &Seen) -> String {
 }
 
 /// Requests received and not answered yet, over every connection.
-fn outstanding(st: &ServerState<DataTree>) -> usize {
+fn outstanding(st: &ServerState<ZooKeeper>) -> usize {
     st.local.conns.values().map(|c| c.queue.len()).sum()
 }
 
 /// `srvr`, and `stat` with its client list.
-fn srvr(stat: bool, st: &ServerState<DataTree>, seen: &Seen) -> String {
+fn srvr(stat: bool, st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
     let clients = if stat {
         format!("Clients:\n{}", cons(false, st, seen))
     } else {
@@ -163,7 +163,7 @@ fn srvr(stat: bool, st: &ServerState<DataTree>, seen: &Seen) -> String {
     )
 }
 
-fn mntr(st: &ServerState<DataTree>, seen: &Seen) -> String {
+fn mntr(st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
     let ephemerals: usize = st
         .sm
         .sessions()
@@ -280,7 +280,7 @@ fn user_name() -> Option<String> {
 
 /// One line per client connection, as ZooKeeper prints them: `stat`'s short form, or
 /// `cons`'s full one (`full`) with the session and the latencies.
-fn cons(full: bool, st: &ServerState<DataTree>, seen: &Seen) -> String {
+fn cons(full: bool, st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
     let mut out = String::new();
     for (id, (addr, v)) in &seen.conns {
         let counts = format!("recved={},sent={}", v.received, v.sent);
@@ -314,7 +314,7 @@ fn cons(full: bool, st: &ServerState<DataTree>, seen: &Seen) -> String {
 }
 
 /// `wchs` (summary), `wchc` (by session), `wchp` (by path).
-fn watches(cmd: &str, st: &ServerState<DataTree>) -> String {
+fn watches(cmd: &str, st: &ServerState<ZooKeeper>) -> String {
     use std::collections::{BTreeMap, BTreeSet};
     let all = st.local.watches.list();
     let mut by_path: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
@@ -351,7 +351,7 @@ fn watches(cmd: &str, st: &ServerState<DataTree>) -> String {
 
 /// `dump`: the sessions grouped by expiry time (the leader's tracker knows it; other servers
 /// list their sessions under the time they were asked), their ephemerals, and the connections.
-fn dump(st: &ServerState<DataTree>, seen: &Seen) -> String {
+fn dump(st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
     let sessions = st.sm.sessions();
     let now = wall_ms();
     let tracker = &st.local.tracker;
@@ -407,7 +407,7 @@ fn dump(st: &ServerState<DataTree>, seen: &Seen) -> String {
 }
 
 /// A UTC time as Java's `Date.toString` prints it: `Sun Nov 22 09:59:51 UTC 2026`.
-fn java_date(ms: u64) -> String {
+pub fn java_date(ms: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -446,21 +446,4 @@ fn dir_size(dir: &std::path::Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_print_as_java_prints_them() {
-        assert_eq!(super::java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
-        // 2026-11-22 09:59:51 UTC
-        assert_eq!(
-            super::java_date(1_795_341_591_000),
-            "Sun Nov 22 09:59:51 UTC 2026"
-        );
-        assert_eq!(
-            super::java_date(951_782_400_000),
-            "Tue Feb 29 00:00:00 UTC 2000"
-        );
-    }
 }

@@ -21,6 +21,7 @@ use crate::zab::{Config, Durable, ElectionMode, Msg, Server, Snapshot};
 use crate::zk::server::{Local, ZkOptions};
 use crate::zk::session::SessionLimits;
 use crate::zk::DataTree;
+use crate::zk::ZooKeeper;
 use config::ZooConfig;
 use node::{Event, Outlet};
 use std::collections::HashMap;
@@ -50,7 +51,7 @@ pub fn indices(cfg: &ZooConfig) -> Vec<u64> {
 }
 
 /// The server actor `zoo.cfg` describes.
-pub fn actor(cfg: &ZooConfig) -> Server<DataTree> {
+pub fn actor(cfg: &ZooConfig) -> Server<ZooKeeper> {
     let voters = cfg.servers.values().filter(|s| !s.observer).count().max(1);
     let observers = cfg.servers.values().filter(|s| s.observer).count();
     let mut zab = Config::new(voters);
@@ -98,7 +99,7 @@ struct Net {
 }
 
 impl Outlet for Net {
-    fn send(&self, dst: usize, msg: Msg<DataTree>) {
+    fn send(&self, dst: usize, msg: Msg<ZooKeeper>) {
         if dst == self.me {
             let _ = self.inbox.send(Event::Msg { src: dst, msg });
         } else if dst >= client::CLIENT_BASE {
@@ -202,7 +203,7 @@ fn serve_clients(
     Ok(client_addr)
 }
 
-type Links = HashMap<(usize, Channel), UnboundedSender<Msg<DataTree>>>;
+type Links = HashMap<(usize, Channel), UnboundedSender<Msg<ZooKeeper>>>;
 
 /// The outbound links from server `me` to every other server, on both ports.
 fn peer_links(

@@ -14,8 +14,8 @@
 use super::storage::{DataDir, ZkDurable};
 use super::timers::Timers;
 use crate::zab::{Msg, Role, Server, ServerState};
-use crate::zk::server::ClientMsg;
-use crate::zk::DataTree;
+use crate::zk::server::Input;
+use crate::zk::ZooKeeper;
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A read-only look at the state between two steps.
-pub type Inspector = Box<dyn FnOnce(&ServerState<DataTree>) + Send>;
+pub type Inspector = Box<dyn FnOnce(&ServerState<ZooKeeper>) + Send>;
 
 /// What reaches the actor loop.
 pub enum Event {
@@ -32,10 +32,10 @@ pub enum Event {
         /// The sender.
         src: usize,
         /// The message.
-        msg: Msg<DataTree>,
+        msg: Msg<ZooKeeper>,
     },
     /// A timer fired (stale generations are ignored).
-    Timer(crate::zab::Timer, u64),
+    Timer(crate::zab::Timer<crate::zk::server::ZkTimer>, u64),
     /// A question about the state for the four-letter words; answered without a step.
     Inspect(Inspector),
     /// Stop the loop.
@@ -64,13 +64,13 @@ pub struct Disk {
 /// Where the loop sends what the actor emits.
 pub trait Outlet: Send + Sync {
     /// Sends `msg` from this server to `dst` (a peer or a client connection).
-    fn send(&self, dst: usize, msg: Msg<DataTree>);
+    fn send(&self, dst: usize, msg: Msg<ZooKeeper>);
 }
 
 /// Runs the actor loop until [`Event::Stop`] or a storage failure (the error is returned:
 /// a server that cannot make its state durable must stop rather than go on).
 pub fn run(
-    actor: Server<DataTree>,
+    actor: Server<ZooKeeper>,
     me: usize,
     disk: Disk,
     inbox: Receiver<Event>,
@@ -107,7 +107,7 @@ pub fn run(
         let now = now_ms();
         if now != clock {
             clock = now;
-            let msg = Msg::Client(ClientMsg::Clock(now));
+            let msg = Msg::Input(Input::Clock(now));
             step_msg(&actor, me, &mut state, me, msg, &mut batch, &timers);
         }
         let first = match inbox.recv_timeout(actor.cfg.tick) {
@@ -149,9 +149,9 @@ fn more(inbox: &Receiver<Event>, first: Event) -> Vec<Event> {
 
 /// Runs one event as one actor step (or answers an inspection); false on [`Event::Stop`].
 fn handle(
-    actor: &Server<DataTree>,
+    actor: &Server<ZooKeeper>,
     me: usize,
-    state: &mut Cow<'_, ServerState<DataTree>>,
+    state: &mut Cow<'_, ServerState<ZooKeeper>>,
     event: Event,
     batch: &mut Batch,
     timers: &Timers,
@@ -176,11 +176,11 @@ fn handle(
 }
 
 fn step_msg(
-    actor: &Server<DataTree>,
+    actor: &Server<ZooKeeper>,
     me: usize,
-    state: &mut Cow<'_, ServerState<DataTree>>,
+    state: &mut Cow<'_, ServerState<ZooKeeper>>,
     src: usize,
-    msg: Msg<DataTree>,
+    msg: Msg<ZooKeeper>,
     batch: &mut Batch,
     timers: &Timers,
 ) {
@@ -193,11 +193,11 @@ fn step_msg(
 /// directory as they come, so the actor's state is not shared with a save in flight).
 struct Batch {
     disk: DataDir,
-    sends: Vec<(usize, Msg<DataTree>)>,
+    sends: Vec<(usize, Msg<ZooKeeper>)>,
 }
 
 impl Batch {
-    fn absorb(&mut self, o: Out<Server<DataTree>>, timers: &Timers) {
+    fn absorb(&mut self, o: Out<Server<ZooKeeper>>, timers: &Timers) {
         for cmd in o {
             match cmd {
                 Command::Save(d) => self.disk.stage(&d),
@@ -237,7 +237,7 @@ impl Batch {
 }
 
 /// The role as ZooKeeper's `srvr` names it.
-pub fn role_name(st: &ServerState<DataTree>, voter: bool) -> &'static str {
+pub fn role_name(st: &ServerState<ZooKeeper>, voter: bool) -> &'static str {
     match &st.role {
         Role::Looking => "looking",
         Role::Following(_) if !voter => "observer",

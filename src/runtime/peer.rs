@@ -11,10 +11,11 @@
 use super::node::Event;
 use crate::zab::msg::Channel;
 use crate::zab::Msg;
-use crate::zk::DataTree;
+use crate::zk::ZooKeeper;
 use std::net::SocketAddr;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
+use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -22,7 +23,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 /// The largest peer frame accepted (a SNAP carries a whole tree).
 const MAX_PEER_FRAME: usize = 512 << 20;
 
-type M = Msg<DataTree>;
+type M = Msg<ZooKeeper>;
 
 /// Starts the outbound link from `me` to peer `peer` on `channel`; returns its queue.
 pub fn link(
@@ -72,10 +73,7 @@ async fn outbound(
                 _ = rd.read(&mut probe) => break,
             };
             let Some(msg) = msg else { break };
-            let body = bincode::serialize(&msg).expect("messages serialize");
-            let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-            frame.extend(body);
-            if wr.write_all(&frame).await.is_err() {
+            if wr.write_all(&encode(&msg)).await.is_err() {
                 break;
             }
         }
@@ -102,11 +100,89 @@ pub async fn accept(listener: TcpListener, servers: usize, channel: Channel, inb
         let _ = stream.set_nodelay(true);
         let inbox = inbox.clone();
         tokio::spawn(async move {
-            if let Err(reason) = inbound(stream, servers, channel, &inbox).await {
-                tracing::info!(%from, ?channel, reason, "peer connection closed");
+            match inbound(stream, servers, channel, &inbox).await {
+                Ok(()) => {}
+                Err(e @ (PeerError::Forbidden { .. } | PeerError::WrongChannel { .. })) => {
+                    tracing::warn!(%from, ?channel, reason = %e, "peer message refused, connection closed");
+                }
+                Err(e) => tracing::info!(%from, ?channel, reason = %e, "peer connection closed"),
             }
         });
     }
+}
+
+/// Why the runtime closed a connection from a peer. Every refusal is logged with its reason.
+#[derive(Debug, Error)]
+pub enum PeerError {
+    /// The connection ended before the sender named itself.
+    #[error("no handshake: {0}")]
+    NoHandshake(std::io::Error),
+    /// The handshake names a server the configuration does not have.
+    #[error("handshake names unknown server {0}")]
+    UnknownServer(usize),
+    /// A frame longer than any message a server sends.
+    #[error("frame of {len} bytes from server {src}")]
+    TooLong {
+        /// The sender.
+        src: usize,
+        /// The announced length.
+        len: usize,
+    },
+    /// The connection ended inside a frame.
+    #[error("truncated frame: {0}")]
+    Truncated(std::io::Error),
+    /// The bytes are no message.
+    #[error("bad frame from server {src}: {reason}")]
+    Undecodable {
+        /// The sender.
+        src: usize,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// A message that only this server's environment may hand it
+    /// ([`Msg::may_come_from_peer`]).
+    #[error("server {src} may not send {kind}: it is not a message between servers")]
+    Forbidden {
+        /// The sender.
+        src: usize,
+        /// The message's kind.
+        kind: &'static str,
+    },
+    /// A message on the other port than the one it travels on ([`Msg::channel`]).
+    #[error("server {src} sent {kind} on the {channel:?} port")]
+    WrongChannel {
+        /// The sender.
+        src: usize,
+        /// The message's kind.
+        kind: &'static str,
+        /// The port it came on.
+        channel: Channel,
+    },
+}
+
+/// Encodes `msg` as a peer frame (length, then the message).
+pub fn encode(msg: &M) -> Vec<u8> {
+    let body = bincode::serialize(msg).expect("messages serialize");
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend(body);
+    frame
+}
+
+/// Decodes a frame's body that server `src` sent on `channel`, and lets through only what a
+/// server may send there: the trust boundary between servers.
+pub fn decode(src: usize, channel: Channel, body: &[u8]) -> Result<M, PeerError> {
+    let msg: M = bincode::deserialize(body).map_err(|e| PeerError::Undecodable {
+        src,
+        reason: e.to_string(),
+    })?;
+    let kind = msg.kind();
+    if !msg.may_come_from_peer() {
+        return Err(PeerError::Forbidden { src, kind });
+    }
+    if msg.channel() != channel {
+        return Err(PeerError::WrongChannel { src, kind, channel });
+    }
+    Ok(msg)
 }
 
 async fn inbound(
@@ -114,17 +190,17 @@ async fn inbound(
     servers: usize,
     channel: Channel,
     inbox: &Sender<Event>,
-) -> Result<(), String> {
+) -> Result<(), PeerError> {
     let mut id = [0u8; 8];
     stream
         .read_exact(&mut id)
         .await
-        .map_err(|e| format!("no handshake: {e}"))?;
+        .map_err(PeerError::NoHandshake)?;
     let src = u64::from_be_bytes(id) as usize;
     if src >= servers {
-        return Err(format!("handshake names unknown server {src}"));
+        return Err(PeerError::UnknownServer(src));
     }
-    let result = frames(&mut stream, src, inbox).await;
+    let result = frames(&mut stream, src, channel, inbox).await;
     if channel == Channel::Quorum {
         let _ = inbox.send(Event::Msg {
             src,
@@ -134,7 +210,12 @@ async fn inbound(
     result
 }
 
-async fn frames(stream: &mut TcpStream, src: usize, inbox: &Sender<Event>) -> Result<(), String> {
+async fn frames(
+    stream: &mut TcpStream,
+    src: usize,
+    channel: Channel,
+    inbox: &Sender<Event>,
+) -> Result<(), PeerError> {
     loop {
         let mut len = [0u8; 4];
         if stream.read_exact(&mut len).await.is_err() {
@@ -142,19 +223,16 @@ async fn frames(stream: &mut TcpStream, src: usize, inbox: &Sender<Event>) -> Re
         }
         let len = u32::from_be_bytes(len) as usize;
         if len > MAX_PEER_FRAME {
-            return Err(format!("frame of {len} bytes from server {src}"));
+            return Err(PeerError::TooLong { src, len });
         }
         let mut body = vec![0u8; len];
         stream
             .read_exact(&mut body)
             .await
-            .map_err(|e| format!("truncated frame: {e}"))?;
-        let msg: M = bincode::deserialize(&body).map_err(|e| format!("bad frame: {e}"))?;
+            .map_err(PeerError::Truncated)?;
         // A peer's `Disconnected` stands for it closing the connection (the actor says so when
-        // it drops a learner or leaves its leader); the oracle's outcome never travels.
-        if matches!(msg, Msg::ElectionOutcome { .. }) {
-            return Err("a peer may not send the election oracle's outcome".into());
-        }
+        // it drops a learner or leaves its leader).
+        let msg = decode(src, channel, &body)?;
         if inbox.send(Event::Msg { src, msg }).is_err() {
             return Ok(());
         }

@@ -173,24 +173,3 @@ impl ConnStats {
         self.inner.lock().expect("stats").view.clone()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::Latency;
-
-    #[test]
-    fn the_average_prints_as_zookeeper_prints_it() {
-        let mut l = Latency::default();
-        assert_eq!((l.min(), l.avg(), l.max()), (0, "0.0".to_string(), 0));
-        for ms in [0, 0, 13, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0] {
-            l.add(ms);
-        }
-        // 16 / 13 = 1.230769..., rounded half-up to 4 decimals.
-        assert_eq!((l.min(), l.avg(), l.max()), (0, "1.2308".to_string(), 13));
-        assert_eq!(l.avg_ms(), 1);
-        let mut l = Latency::default();
-        l.add(3);
-        l.add(4);
-        assert_eq!(l.avg(), "3.5");
-    }
-}

@@ -5,7 +5,9 @@
 //! the timer's current one is ignored, and a fired timer is no longer set (as in the model).
 
 use super::node::Event;
-use crate::zab::Timer;
+use crate::zk::server::ZkTimer;
+
+type Timer = crate::zab::Timer<ZkTimer>;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::mpsc::Sender;

@@ -10,14 +10,14 @@
 use super::election::go_looking;
 use super::state::{Phase, Role, ServerState};
 use super::types::{Txn, Zxid};
-use super::{send, Bug, Config, Msg, Out, StateMachine, Timer};
+use super::{send, Bug, Config, Msg, Op, Out, Service, Timer};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// A client write reaches this server: the established leader proposes it; a serving follower
 /// forwards it to its leader (REQUEST); any other server drops it (the client retries).
-pub fn process_client_write<S: StateMachine>(
+pub fn process_client_write<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     req: S::Request,
@@ -33,7 +33,7 @@ pub fn process_client_write<S: StateMachine>(
 }
 
 /// `LeaderProcessRequest` for a write a learner forwarded.
-pub fn leader_process_request<S: StateMachine>(
+pub fn leader_process_request<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -50,7 +50,7 @@ pub fn leader_process_request<S: StateMachine>(
 
 /// The leader prepares a write against its committed state and the pending proposals, logs the
 /// proposal durably and sends it to every synced learner.
-fn leader_propose<S: StateMachine>(
+fn leader_propose<S: Service>(
     cfg: &Config,
     st: &mut ServerState<S>,
     req: S::Request,
@@ -58,7 +58,7 @@ fn leader_propose<S: StateMachine>(
 ) {
     let zxid = st.durable.next_zxid();
     let pending = st.durable.entries_after_ref(st.committed);
-    let op = st.sm.prepare(pending, zxid, &req);
+    let op = S::prepare(&st.sm, pending, zxid, &req);
     let txn = Txn { zxid, op };
     st.durable.log.push(txn.clone());
     o.save(st.durable.clone());
@@ -76,11 +76,11 @@ fn leader_propose<S: StateMachine>(
 }
 
 /// `FollowerProcessPROPOSAL`: log the proposal durably, then acknowledge it.
-pub fn follower_process_proposal<S: StateMachine>(
+pub fn follower_process_proposal<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
-    txn: Txn<S::Op>,
+    txn: Txn<Op<S>>,
     o: &mut Out<S>,
 ) {
     if !state.is_synced_with(src) {
@@ -114,11 +114,7 @@ pub fn follower_process_proposal<S: StateMachine>(
 /// The log writer's write reaches the disk: the queued proposals join the log, which is saved,
 /// and each is acknowledged to the leader being followed (ZooKeeper's `SyncRequestProcessor`
 /// then `SendAckRequestProcessor`).
-pub fn follower_flush<S: StateMachine>(
-    cfg: &Config,
-    state: &mut Cow<ServerState<S>>,
-    o: &mut Out<S>,
-) {
+pub fn follower_flush<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
     if state.writer.is_empty() && !cfg.has(Bug::AckBeforeSave) {
         return;
     }
@@ -136,7 +132,7 @@ pub fn follower_flush<S: StateMachine>(
 }
 
 /// `LeaderProcessACK`: count the acknowledgement and commit what has a quorum.
-pub fn leader_process_ack<S: StateMachine>(
+pub fn leader_process_ack<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -159,7 +155,7 @@ pub fn leader_process_ack<S: StateMachine>(
 
 /// Commits, in zxid order, every outstanding proposal that a quorum acknowledged, and sends
 /// COMMIT for each to the synced learners.
-pub fn leader_try_commit<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
+pub fn leader_try_commit<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     loop {
         let Role::Leading(leading) = &mut st.role else {
             return;
@@ -194,7 +190,7 @@ pub fn leader_try_commit<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>,
 /// `FollowerProcessCOMMIT`: deliver everything up to the zxid. A COMMIT for a proposal this
 /// server never logged means it is out of step with its leader: like ZooKeeper, it stops
 /// following.
-pub fn follower_process_commit<S: StateMachine>(
+pub fn follower_process_commit<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -235,10 +231,10 @@ pub fn follower_process_commit<S: StateMachine>(
 }
 
 /// ZooKeeper's `Observer.processPacket(INFORM)`: log the committed transaction and deliver it.
-pub fn observer_process_inform<S: StateMachine>(
+pub fn observer_process_inform<S: Service>(
     state: &mut Cow<ServerState<S>>,
     src: usize,
-    txn: Txn<S::Op>,
+    txn: Txn<Op<S>>,
     o: &mut Out<S>,
 ) {
     if !state.is_synced_with(src) {
@@ -251,4 +247,76 @@ pub fn observer_process_inform<S: StateMachine>(
         o.save(st.durable.clone());
     }
     st.commit_up_to(zxid);
+}
+
+/// A client's `sync` reaches this server ([`super::Host::sync`]): the leader handles it at
+/// once, a follower forwards it to its leader (ZooKeeper's `REQUEST` of type sync).
+pub fn process_client_sync<S: Service>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    handle: usize,
+    o: &mut Out<S>,
+) {
+    match &state.role {
+        Role::Leading(_) => leader_process_sync(cfg, state, state.id, handle, o),
+        Role::Following(f) => send(o, f.leader, Msg::SyncRequest(handle)),
+        Role::Looking => {}
+    }
+}
+
+/// ZooKeeper's `Leader.processSync`: with no outstanding proposal the sync is answered now;
+/// otherwise it waits for the commit of the last proposal made so far (`pendingSyncs`).
+pub fn leader_process_sync<S: Service>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    src: usize,
+    handle: usize,
+    o: &mut Out<S>,
+) {
+    if !state.is_established_leader() {
+        return;
+    }
+    let last = state.durable.last_zxid();
+    if last <= state.committed {
+        return leader_send_sync(cfg, state, src, handle, o);
+    }
+    let leading = state.to_mut().leading_mut().expect("leading");
+    leading.syncs.push((last, src, handle));
+}
+
+/// ZooKeeper's `Leader.sendSync` for the syncs whose proposal has committed, at the end of the
+/// step (after the step's COMMITs).
+pub(crate) fn leader_release_syncs<S: Service>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    o: &mut Out<S>,
+) {
+    let committed = state.committed;
+    match &state.role {
+        Role::Leading(l) if l.syncs.iter().any(|&(z, _, _)| z <= committed) => {}
+        _ => return,
+    }
+    let leading = state.to_mut().leading_mut().expect("leading");
+    let (ready, wait) = std::mem::take(&mut leading.syncs)
+        .into_iter()
+        .partition::<Vec<_>, _>(|&(z, _, _)| z <= committed);
+    leading.syncs = wait;
+    for (_, server, handle) in ready {
+        leader_send_sync(cfg, state, server, handle, o);
+    }
+}
+
+/// Answers one sync: a SYNC packet to a learner, or the leader's own service told directly.
+fn leader_send_sync<S: Service>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    server: usize,
+    handle: usize,
+    o: &mut Out<S>,
+) {
+    if server == state.id {
+        S::on_synced(&mut super::Host::new(cfg, state, o), handle);
+    } else {
+        send(o, server, Msg::Synced(handle));
+    }
 }

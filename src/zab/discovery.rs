@@ -10,11 +10,11 @@ use super::election::go_looking;
 use super::state::{Leading, Phase, Role, ServerState};
 use super::sync::leader_sync_learner;
 use super::types::{Epoch, Zxid};
-use super::{send, Config, Msg, Out, StateMachine};
+use super::{send, Config, Msg, Out, Service};
 use std::borrow::Cow;
 
 /// `LeaderProcessCEPOCH`: a learner connects with its acceptedEpoch.
-pub fn leader_process_followerinfo<S: StateMachine>(
+pub fn leader_process_followerinfo<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -36,11 +36,7 @@ pub fn leader_process_followerinfo<S: StateMachine>(
 }
 
 /// On a quorum of FOLLOWERINFO: choose e', promise it durably, and announce it (LEADERINFO).
-pub fn leader_try_decide_epoch<S: StateMachine>(
-    cfg: &Config,
-    st: &mut ServerState<S>,
-    o: &mut Out<S>,
-) {
+pub fn leader_try_decide_epoch<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     let id = st.id;
     let last_zxid = st.durable.last_zxid();
     let Role::Leading(leading) = &mut st.role else {
@@ -61,7 +57,7 @@ pub fn leader_try_decide_epoch<S: StateMachine>(
 }
 
 /// `FollowerProcessNEWEPOCH`: promise e' unless a newer epoch was already promised.
-pub fn follower_process_leaderinfo<S: StateMachine>(
+pub fn follower_process_leaderinfo<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -96,7 +92,7 @@ pub fn follower_process_leaderinfo<S: StateMachine>(
 /// `LeaderProcessACKEPOCH`: record a learner's promise and its last zxid; on a quorum of fresh
 /// promises establish e' as the current epoch and synchronize; afterwards synchronize each late
 /// learner at once.
-pub fn leader_process_ackepoch<S: StateMachine>(
+pub fn leader_process_ackepoch<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -125,11 +121,7 @@ pub fn leader_process_ackepoch<S: StateMachine>(
 
 /// On a quorum of fresh ACKEPOCH: currentEpoch := e' (durably), enter Synchronization and
 /// synchronize every learner that acknowledged.
-fn leader_try_establish_epoch<S: StateMachine>(
-    cfg: &Config,
-    st: &mut ServerState<S>,
-    o: &mut Out<S>,
-) {
+fn leader_try_establish_epoch<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     let Role::Leading(leading) = &mut st.role else {
         return;
     };

@@ -8,12 +8,12 @@
 
 use super::discovery;
 use super::state::{Following, Phase, Role, ServerState};
-use super::{send, Bug, Config, ElectionMode, Msg, Out, StateMachine, Timer};
+use super::{send, Bug, Config, ElectionMode, Msg, Out, Service, Timer};
 use std::borrow::Cow;
 
 /// `FollowLeader` / `UpdateLeader`: a LOOKING server learns the outcome of election and starts
 /// Discovery as a follower (sending FOLLOWERINFO) or as the prospective leader.
-pub fn leave_election<S: StateMachine>(
+pub fn leave_election<S: Service>(
     cfg: &Config,
     st: &mut ServerState<S>,
     leader: usize,
@@ -45,7 +45,7 @@ pub fn leave_election<S: StateMachine>(
 /// (a follower to its leader, a leader to each learner) so that its peers notice at once;
 /// `gone` is a peer whose connection is already closed. It stops its log writer, dropping what
 /// it had not written (nothing of it was acknowledged), and starts a new election round.
-pub fn go_looking<S: StateMachine>(
+pub fn go_looking<S: Service>(
     cfg: &Config,
     st: &mut ServerState<S>,
     gone: Option<usize>,
@@ -78,7 +78,7 @@ pub fn go_looking<S: StateMachine>(
 /// The connection to `src` is gone. A follower that loses its leader goes back to election; a
 /// leader forgets the learner, and goes back to election when it is not yet established or
 /// has lost its quorum (ZooKeeper's `Timeout` and `LeaderShutdown`).
-pub fn process_disconnected<S: StateMachine>(
+pub fn process_disconnected<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,

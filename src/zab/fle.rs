@@ -25,7 +25,7 @@
 use super::election::leave_election;
 use super::state::{Role, ServerState};
 use super::types::{Epoch, Zxid};
-use super::{send, Config, Msg, Out, StateMachine, Timer};
+use super::{send, Config, Msg, Out, Service, Timer};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -83,7 +83,7 @@ pub struct Election {
     pub out_of_election: BTreeMap<usize, (u32, Vote, PeerState)>,
 }
 
-fn own_vote<S: StateMachine>(st: &ServerState<S>) -> Vote {
+fn own_vote<S: Service>(st: &ServerState<S>) -> Vote {
     let (epoch, zxid, leader) = st.vote_key();
     Vote {
         epoch,
@@ -92,7 +92,7 @@ fn own_vote<S: StateMachine>(st: &ServerState<S>) -> Vote {
     }
 }
 
-fn peer_state<S: StateMachine>(cfg: &Config, st: &ServerState<S>) -> PeerState {
+fn peer_state<S: Service>(cfg: &Config, st: &ServerState<S>) -> PeerState {
     match &st.role {
         Role::Looking => PeerState::Looking,
         Role::Leading(_) => PeerState::Leading,
@@ -101,7 +101,7 @@ fn peer_state<S: StateMachine>(cfg: &Config, st: &ServerState<S>) -> PeerState {
     }
 }
 
-fn notification<S: StateMachine>(cfg: &Config, st: &ServerState<S>) -> Msg<S> {
+fn notification<S: Service>(cfg: &Config, st: &ServerState<S>) -> Msg<S> {
     Msg::Notification(Notification {
         vote: st.election.vote,
         round: st.election.round,
@@ -110,11 +110,7 @@ fn notification<S: StateMachine>(cfg: &Config, st: &ServerState<S>) -> Msg<S> {
 }
 
 /// Sends this server's notification to every other voter.
-pub(crate) fn send_notifications<S: StateMachine>(
-    cfg: &Config,
-    st: &ServerState<S>,
-    o: &mut Out<S>,
-) {
+pub(crate) fn send_notifications<S: Service>(cfg: &Config, st: &ServerState<S>, o: &mut Out<S>) {
     for voter in (0..cfg.voters).filter(|&v| v != st.id) {
         send(o, voter, notification(cfg, st));
     }
@@ -125,7 +121,7 @@ fn better(cfg: &Config, n: Vote, current: Vote) -> bool {
     !cfg.is_voter(current.leader) || n > current
 }
 
-fn set_vote<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, vote: Vote) {
+fn set_vote<S: Service>(cfg: &Config, st: &mut ServerState<S>, vote: Vote) {
     st.election.vote = vote;
     if cfg.is_voter(st.id) {
         st.election.recv.insert(st.id, vote);
@@ -139,7 +135,7 @@ fn has_quorum(cfg: &Config, recv: &BTreeMap<usize, Vote>, vote: Vote) -> bool {
 
 /// ZooKeeper's `checkLeader`: the named leader said it leads, or it is this server and the
 /// round is this server's own.
-fn check_leader<S: StateMachine>(st: &ServerState<S>, leader: usize, round: u32) -> bool {
+fn check_leader<S: Service>(st: &ServerState<S>, leader: usize, round: u32) -> bool {
     if leader == st.id {
         return round == st.election.round;
     }
@@ -150,7 +146,7 @@ fn check_leader<S: StateMachine>(st: &ServerState<S>, leader: usize, round: u32)
 }
 
 /// `lookForLeader` begins: a new round, a vote for oneself, notifications to every voter.
-pub fn start_round<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
+pub fn start_round<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     st.election.round += 1;
     st.election.recv.clear();
     st.election.out_of_election.clear();
@@ -174,7 +170,7 @@ pub const FINALIZE_WAIT: Duration = Duration::from_millis(200);
 /// better one (each further notification waits again, as ZooKeeper's `recvqueue.poll`), or at
 /// once when every voter's vote of this round is in, since no better one can come then. (The
 /// model checker fires the timer at any moment either way.)
-fn arm_finalize<S: StateMachine>(cfg: &Config, st: &ServerState<S>, o: &mut Out<S>) {
+fn arm_finalize<S: Service>(cfg: &Config, st: &ServerState<S>, o: &mut Out<S>) {
     let all_voted = (0..cfg.voters).all(|v| st.election.recv.contains_key(&v));
     let wait = if all_voted {
         Duration::ZERO
@@ -185,7 +181,7 @@ fn arm_finalize<S: StateMachine>(cfg: &Config, st: &ServerState<S>, o: &mut Out<
 }
 
 /// A notification arrives on the election port.
-pub fn process_notification<S: StateMachine>(
+pub fn process_notification<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -210,7 +206,7 @@ pub fn process_notification<S: StateMachine>(
     }
 }
 
-fn process_looking_vote<S: StateMachine>(
+fn process_looking_vote<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -245,7 +241,7 @@ fn process_looking_vote<S: StateMachine>(
     }
 }
 
-fn process_decided_vote<S: StateMachine>(
+fn process_decided_vote<S: Service>(
     cfg: &Config,
     st: &mut ServerState<S>,
     src: usize,
@@ -276,11 +272,7 @@ fn process_decided_vote<S: StateMachine>(
 }
 
 /// `finalizeWait` is over: decide if a quorum still agrees with this server's vote.
-pub fn process_finalize<S: StateMachine>(
-    cfg: &Config,
-    state: &mut Cow<ServerState<S>>,
-    o: &mut Out<S>,
-) {
+pub fn process_finalize<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
     let e = &state.election;
     if state.role != Role::Looking || !has_quorum(cfg, &e.recv, e.vote) {
         return;
@@ -289,7 +281,7 @@ pub fn process_finalize<S: StateMachine>(
     decide(cfg, state.to_mut(), vote, o);
 }
 
-fn decide<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, vote: Vote, o: &mut Out<S>) {
+fn decide<S: Service>(cfg: &Config, st: &mut ServerState<S>, vote: Vote, o: &mut Out<S>) {
     st.election.vote = vote;
     o.cancel_timer(Timer::Finalize);
     leave_election(cfg, st, vote.leader, o);

@@ -13,13 +13,13 @@
 
 use super::election::go_looking;
 use super::state::{Phase, Role, ServerState};
-use super::{send, Config, ElectionMode, Msg, Out, StateMachine, Timer};
+use super::{send, Config, ElectionMode, Msg, Out, Service, Timer};
 use std::borrow::Cow;
 use std::time::Duration;
 
 /// Sets the next tick: one `tickTime` for the leader and for a follower still looking for its
 /// leader (`short`), `syncLimit` ticks for a follower watching its leader.
-pub fn arm<S: StateMachine>(cfg: &Config, short: bool, o: &mut Out<S>) {
+pub fn arm<S: Service>(cfg: &Config, short: bool, o: &mut Out<S>) {
     let period = if short {
         cfg.tick
     } else {
@@ -30,7 +30,7 @@ pub fn arm<S: StateMachine>(cfg: &Config, short: bool, o: &mut Out<S>) {
 
 /// Sets a new follower's first tick: with FLE a tenth of a `tickTime`, after which it sends
 /// FOLLOWERINFO again (see [`process_tick`]); with the oracle one `tickTime`.
-pub fn arm_discovery<S: StateMachine>(cfg: &Config, o: &mut Out<S>) {
+pub fn arm_discovery<S: Service>(cfg: &Config, o: &mut Out<S>) {
     if cfg.election == ElectionMode::Fast {
         let period = cfg.tick / 10;
         o.set_timer(Timer::Tick, period..period + Duration::from_millis(1));
@@ -40,7 +40,7 @@ pub fn arm_discovery<S: StateMachine>(cfg: &Config, o: &mut Out<S>) {
 }
 
 /// The established leader pings every synced learner and starts a new round.
-pub fn leader_ping<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
+pub fn leader_ping<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     let Role::Leading(leading) = &mut st.role else {
         return;
     };
@@ -52,11 +52,7 @@ pub fn leader_ping<S: StateMachine>(cfg: &Config, st: &mut ServerState<S>, o: &m
 }
 
 /// A tick: the leader drops silent learners; a follower gives up on a silent leader.
-pub fn process_tick<S: StateMachine>(
-    cfg: &Config,
-    state: &mut Cow<ServerState<S>>,
-    o: &mut Out<S>,
-) {
+pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
     match &state.role {
         Role::Leading(l) if l.phase == Phase::Broadcast => {
             let st = state.to_mut();
@@ -115,7 +111,7 @@ pub fn process_tick<S: StateMachine>(
 }
 
 /// PING from the leader (answer it) or a learner's answer (note it).
-pub fn process_ping<S: StateMachine>(state: &mut Cow<ServerState<S>>, src: usize, o: &mut Out<S>) {
+pub fn process_ping<S: Service>(state: &mut Cow<ServerState<S>>, src: usize, o: &mut Out<S>) {
     match &state.role {
         Role::Following(f) if f.leader == src => {
             if !f.heard {

@@ -48,6 +48,7 @@ pub mod discovery;
 pub mod election;
 pub mod fle;
 pub mod heartbeat;
+pub mod machine;
 pub mod msg;
 pub mod service;
 pub mod state;
@@ -56,9 +57,11 @@ pub mod types;
 
 pub use bugs::Bug;
 pub use fle::{Election, PeerState, Vote};
+pub use machine::StateMachine;
 pub use msg::{Msg, SyncMode};
+pub use service::{Host, Op, Output, Service};
 pub use state::{Following, Leading, Phase, Role, ServerState};
-pub use types::{Durable, Epoch, Snapshot, StateMachine, Txn, Zxid};
+pub use types::{Durable, Epoch, Snapshot, Txn, Zxid};
 
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id};
@@ -152,9 +155,9 @@ impl Config {
     }
 }
 
-/// Timers a server sets.
+/// Timers a server sets; `T` is the service's own ([`Service::Timer`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Timer {
+pub enum Timer<T> {
     /// The asynchronous log writer's write reaches the disk (ZooKeeper's `SyncRequestProcessor`
     /// flushing): fine-grained followers, and the `ack-before-save` bug.
     Flush,
@@ -164,24 +167,24 @@ pub enum Timer {
     Step,
     /// The heartbeat tick (ZooKeeper's tickTime): PING, and give up on a silent peer.
     Tick,
-    /// The leader's session tracker tick: expire sessions that went silent.
-    Session,
+    /// One of the service's timers (ZooKeeper: the leader's session tracker).
+    Service(T),
 }
 
 /// One ZAB server: the protocol state machine that the model checker, the explorer and the
 /// runtime all run.
 #[derive(Clone, Debug)]
-pub struct Server<S: StateMachine> {
+pub struct Server<S: Service> {
     /// The ensemble this server belongs to.
     pub cfg: Arc<Config>,
     /// What the server finds on disk the first time it starts (None: an empty data directory).
-    pub seed: Option<Durable<S>>,
-    /// The client layer's state at every start (it carries the layer's options).
+    pub seed: Option<Durable<S::Machine>>,
+    /// The service's state at every start (it carries the service's options).
     pub local: S::Local,
 }
 
-impl<S: StateMachine> Server<S> {
-    /// A server with an empty data directory and the client layer's default options.
+impl<S: Service> Server<S> {
+    /// A server with an empty data directory and the service's default options.
     pub fn new(cfg: Arc<Config>) -> Self {
         Server {
             cfg,
@@ -190,20 +193,25 @@ impl<S: StateMachine> Server<S> {
         }
     }
 
-    /// The same server starting its client layer from `local` (its options).
+    /// The same server starting its service from `local` (its options).
     pub fn with_local(self, local: S::Local) -> Self {
         Server { local, ..self }
     }
 }
 
-impl<S: StateMachine> Actor for Server<S> {
+impl<S: Service> Actor for Server<S> {
     type Msg = Msg<S>;
-    type Timer = Timer;
+    type Timer = Timer<S::Timer>;
     type State = ServerState<S>;
-    type Storage = Durable<S>;
+    type Storage = Durable<S::Machine>;
     type Random = ();
 
-    fn on_start(&self, id: Id, storage: &Option<Durable<S>>, o: &mut Out<S>) -> ServerState<S> {
+    fn on_start(
+        &self,
+        id: Id,
+        storage: &Option<Durable<S::Machine>>,
+        o: &mut Out<S>,
+    ) -> ServerState<S> {
         let durable = storage
             .clone()
             .or_else(|| self.seed.clone())
@@ -282,25 +290,35 @@ impl<S: StateMachine> Actor for Server<S> {
             Msg::Commit(zxid) => broadcast::follower_process_commit(cfg, state, src, zxid, o),
             Msg::Inform(txn) => broadcast::observer_process_inform(state, src, txn, o),
             Msg::Request(op) => broadcast::leader_process_request(cfg, state, src, op, o),
+            Msg::SyncRequest(handle) => broadcast::leader_process_sync(cfg, state, src, handle, o),
+            Msg::Synced(handle) => S::on_synced(&mut Host::new(cfg, state, o), handle),
             Msg::Ping => heartbeat::process_ping(state, src, o),
-            Msg::Client(m) => S::on_client(&mut service::Host::new(cfg, state, o), src, m),
+            Msg::Service(m) => S::on_peer(&mut Host::new(cfg, state, o), src, m),
+            Msg::Client(m) => S::on_client(&mut Host::new(cfg, state, o), src, m),
+            Msg::Input(m) => S::on_input(&mut Host::new(cfg, state, o), m),
         }
         service::end_step(cfg, state, o);
     }
 
-    fn on_timeout(&self, _id: Id, state: &mut Cow<ServerState<S>>, timer: &Timer, o: &mut Out<S>) {
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<ServerState<S>>,
+        timer: &Timer<S::Timer>,
+        o: &mut Out<S>,
+    ) {
         match timer {
             Timer::Flush => broadcast::follower_flush(&self.cfg, state, o),
             Timer::Tick => heartbeat::process_tick(&self.cfg, state, o),
             Timer::Finalize => fle::process_finalize(&self.cfg, state, o),
             Timer::Step => sync::follower_newleader_step(&self.cfg, state, o),
-            Timer::Session => S::on_session_tick(&mut service::Host::new(&self.cfg, state, o)),
+            Timer::Service(t) => S::on_timer(&mut Host::new(&self.cfg, state, o), t.clone()),
         }
         service::end_step(&self.cfg, state, o);
     }
 }
 
 /// Sends `msg` to server `to`.
-pub(crate) fn send<S: StateMachine>(o: &mut Out<S>, to: usize, msg: Msg<S>) {
+pub(crate) fn send<S: Service>(o: &mut Out<S>, to: usize, msg: Msg<S>) {
     o.send(Id::from(to), msg);
 }

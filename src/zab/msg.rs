@@ -1,13 +1,14 @@
 //! The messages servers exchange. Each names the paper's message and ZooKeeper's packet.
 
 use super::fle::Notification;
-use super::types::{Epoch, Snapshot, StateMachine, Txn, Zxid};
+use super::service::{Op, Service};
+use super::types::{Epoch, Snapshot, Txn, Zxid};
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 
 /// How a leader brings one learner's history in line with its own (Synchronization phase).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum SyncMode<S> {
+pub enum SyncMode<M> {
     /// ZooKeeper's `DIFF`: the learner's history is a prefix of the leader's; the missing
     /// proposals follow.
     Diff,
@@ -16,17 +17,19 @@ pub enum SyncMode<S> {
     Trunc(Zxid),
     /// ZooKeeper's `SNAP`: the learner is behind the leader's snapshot; it replaces its state
     /// with the leader's snapshot, then the proposals after it follow.
-    Snap(Snapshot<S>),
+    Snap(Snapshot<M>),
 }
 
 /// A message between servers, or an input the environment hands to one server.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(
-    serialize = "S: Serialize, S::Op: Serialize, S::Request: Serialize, S::ClientMsg: Serialize",
-    deserialize = "S: Deserialize<'de>, S::Op: Deserialize<'de>, S::Request: Deserialize<'de>, \
-                   S::ClientMsg: Deserialize<'de>"
+    serialize = "S::Machine: Serialize, Op<S>: Serialize, S::Request: Serialize, \
+                 S::ClientMsg: Serialize, S::PeerMsg: Serialize, S::Input: Serialize",
+    deserialize = "S::Machine: Deserialize<'de>, Op<S>: Deserialize<'de>, \
+                   S::Request: Deserialize<'de>, S::ClientMsg: Deserialize<'de>, \
+                   S::PeerMsg: Deserialize<'de>, S::Input: Deserialize<'de>"
 ))]
-pub enum Msg<S: StateMachine> {
+pub enum Msg<S: Service> {
     /// Phase 0, Fast Leader Election: ZooKeeper's election `Notification` (the paper leaves
     /// election out). Travels on the election port, not the quorum port.
     Notification(Notification),
@@ -70,9 +73,9 @@ pub enum Msg<S: StateMachine> {
     /// packets that follow it; the paper sends the whole initial history in `NEWLEADER`.
     Sync {
         /// How the learner's history is brought in line.
-        mode: SyncMode<S>,
+        mode: SyncMode<S::Machine>,
         /// The leader's proposals the learner lacks, in zxid order.
-        entries: Vec<Txn<S::Op>>,
+        entries: Vec<Txn<Op<S>>>,
         /// The last zxid the leader had committed when it sent them.
         committed: Zxid,
     },
@@ -95,20 +98,32 @@ pub enum Msg<S: StateMachine> {
         committed: Zxid,
     },
     /// Phase 3. Paper: `PROPOSE(e', <v, z>)`. ZooKeeper: `PROPOSAL`.
-    Proposal(Txn<S::Op>),
+    Proposal(Txn<Op<S>>),
     /// Phase 3. Paper: `ACK(e', <v, z>)`. ZooKeeper: `ACK`: the proposal is durable here.
     Ack(Zxid),
     /// Phase 3. Paper: `COMMIT(e', <v, z>)`. ZooKeeper: `COMMIT`: deliver everything up to zxid.
     Commit(Zxid),
     /// Phase 3. ZooKeeper's `INFORM` (the paper has no observers): PROPOSAL and COMMIT in one,
     /// sent to observers once the leader commits the transaction.
-    Inform(Txn<S::Op>),
+    Inform(Txn<Op<S>>),
     /// Phase 3. ZooKeeper's `REQUEST`: a follower forwards a client write to its leader.
     Request(S::Request),
+    /// Phase 3. ZooKeeper's `REQUEST` carrying a client's `sync` (`OpCode.sync`): a follower
+    /// asks its leader to answer once everything proposed so far has committed. The number is
+    /// the follower's handle for the sync ([`crate::zab::Host::sync`]).
+    SyncRequest(usize),
+    /// Phase 3. ZooKeeper's `SYNC` packet: the leader answers a learner's sync, after the
+    /// COMMIT of every proposal it had made when the request arrived.
+    Synced(usize),
     /// ZooKeeper's `PING`: the leader's heartbeat to a learner, and the learner's answer.
     Ping,
+    /// Between the service layers of two servers (ZooKeeper: the session touches a learner
+    /// reports to its leader).
+    Service(S::PeerMsg),
     /// Between a client and the server it is connected to (the client protocol).
     Client(S::ClientMsg),
+    /// The runtime to its own server (ZooKeeper: a clock reading). Never sent by a peer.
+    Input(S::Input),
 }
 
 /// The two connections between a pair of servers (ZooKeeper's election port and quorum port):
@@ -121,12 +136,77 @@ pub enum Channel {
     Quorum,
 }
 
-impl<S: StateMachine> Msg<S> {
+impl<S: Service> Msg<S> {
     /// The connection this message travels on.
     pub fn channel(&self) -> Channel {
         match self {
             Msg::Notification(_) => Channel::Election,
             _ => Channel::Quorum,
+        }
+    }
+
+    /// The message's name in ZooKeeper's terms (the variant's name where ZooKeeper has none),
+    /// for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Notification(_) => "Notification",
+            Msg::ElectionOutcome { .. } => "ElectionOutcome",
+            Msg::Disconnected => "Disconnected",
+            Msg::ClientWrite(_) => "ClientWrite",
+            Msg::FollowerInfo { .. } => "FOLLOWERINFO",
+            Msg::LeaderInfo { .. } => "LEADERINFO",
+            Msg::AckEpoch { .. } => "ACKEPOCH",
+            Msg::Sync { mode, .. } => match mode {
+                SyncMode::Diff => "DIFF",
+                SyncMode::Trunc(_) => "TRUNC",
+                SyncMode::Snap(_) => "SNAP",
+            },
+            Msg::NewLeader { .. } => "NEWLEADER",
+            Msg::AckNewLeader { .. } => "ACK(NEWLEADER)",
+            Msg::UpToDate { .. } => "UPTODATE",
+            Msg::Proposal(_) => "PROPOSAL",
+            Msg::Ack(_) => "ACK",
+            Msg::Commit(_) => "COMMIT",
+            Msg::Inform(_) => "INFORM",
+            Msg::Request(_) => "REQUEST",
+            Msg::SyncRequest(_) => "REQUEST(sync)",
+            Msg::Synced(_) => "SYNC",
+            Msg::Ping => "PING",
+            Msg::Service(_) => "Service",
+            Msg::Client(_) => "Client",
+            Msg::Input(_) => "Input",
+        }
+    }
+
+    /// Whether another server may send this message: the trust boundary between servers. The
+    /// runtime's peer decoder refuses, and closes the connection of, a peer that sends anything
+    /// else. Refused: the election oracle's outcome (a step of the model's environment), a
+    /// client write (the model's environment hands it in; a follower forwards one as REQUEST),
+    /// the client protocol (clients have their own port) and the runtime's own inputs.
+    /// `Disconnected` is allowed: a peer sends it when it closes the connection on purpose.
+    pub fn may_come_from_peer(&self) -> bool {
+        match self {
+            Msg::ElectionOutcome { .. } | Msg::ClientWrite(_) | Msg::Client(_) | Msg::Input(_) => {
+                false
+            }
+            Msg::Notification(_)
+            | Msg::Disconnected
+            | Msg::FollowerInfo { .. }
+            | Msg::LeaderInfo { .. }
+            | Msg::AckEpoch { .. }
+            | Msg::Sync { .. }
+            | Msg::NewLeader { .. }
+            | Msg::AckNewLeader { .. }
+            | Msg::UpToDate { .. }
+            | Msg::Proposal(_)
+            | Msg::Ack(_)
+            | Msg::Commit(_)
+            | Msg::Inform(_)
+            | Msg::Request(_)
+            | Msg::SyncRequest(_)
+            | Msg::Synced(_)
+            | Msg::Ping
+            | Msg::Service(_) => true,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! A server's volatile state: its role, its phase and what it tracks while it leads or follows.
 
 use super::fle::Election;
+use super::machine::StateMachine;
 use super::msg::SyncMode;
-use super::types::{Durable, Epoch, StateMachine, Txn, Zxid};
+use super::service::{Op, Output, Service};
+use super::types::{Durable, Epoch, Txn, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The four phases of ZAB (ZooKeeper's `ZabState`).
@@ -22,11 +24,11 @@ pub enum Phase {
 /// A learner's synced history, held in memory between the sync packet and NEWLEADER
 /// (ZooKeeper's `packetsNotLogged`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct PendingSync<S: StateMachine> {
+pub struct PendingSync<S: Service> {
     /// DIFF, TRUNC or SNAP.
-    pub mode: SyncMode<S>,
+    pub mode: SyncMode<S::Machine>,
     /// The proposals to append.
-    pub entries: Vec<Txn<S::Op>>,
+    pub entries: Vec<Txn<Op<S>>>,
     /// The leader's committed zxid when it sent them.
     pub committed: Zxid,
 }
@@ -50,7 +52,7 @@ pub enum Step {
 
 /// What a follower knows about its leader and its own progress.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Following<S: StateMachine> {
+pub struct Following<S: Service> {
     /// The leader this server follows.
     pub leader: usize,
     /// Discovery until LEADERINFO, Synchronization until UPTODATE, then Broadcast.
@@ -71,7 +73,7 @@ pub struct Following<S: StateMachine> {
     pub uncommitted: Vec<Zxid>,
 }
 
-impl<S: StateMachine> Following<S> {
+impl<S: Service> Following<S> {
     /// A follower of `leader` starting Discovery.
     pub fn new(leader: usize) -> Self {
         Following {
@@ -106,6 +108,9 @@ pub struct Leading {
     pub acks: BTreeMap<Zxid, BTreeSet<usize>>,
     /// Learners that answered PING since the last tick (heartbeats only).
     pub heard: BTreeSet<usize>,
+    /// Syncs waiting for a commit (ZooKeeper's `pendingSyncs`): the last zxid proposed when
+    /// the sync arrived, the server that asked and the service's handle for it.
+    pub syncs: Vec<(Zxid, usize, usize)>,
 }
 
 impl Leading {
@@ -122,7 +127,7 @@ impl Leading {
 
 /// A server's role (ZooKeeper's `ServerState`) with the data the role needs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Role<S: StateMachine> {
+pub enum Role<S: Service> {
     /// LOOKING: in election.
     Looking,
     /// FOLLOWING a leader.
@@ -134,33 +139,33 @@ pub enum Role<S: StateMachine> {
 /// The whole state of one server: the durable part as last saved, plus volatile state that
 /// `on_start` rebuilds after a crash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ServerState<S: StateMachine> {
+pub struct ServerState<S: Service> {
     /// This server's id.
     pub id: usize,
     /// acceptedEpoch, currentEpoch, snapshot and log, exactly as last saved.
-    pub durable: Durable<S>,
+    pub durable: Durable<S::Machine>,
     /// Everything up to this zxid is delivered to `sm`.
     pub committed: Zxid,
     /// The state machine after every delivered transaction.
-    pub sm: S,
+    pub sm: S::Machine,
     /// The role and its data.
     pub role: Role<S>,
     /// Fast Leader Election's round and votes (untouched under the oracle).
     pub election: Election,
     /// Proposals handed to the asynchronous log writer, not yet on disk (fine-grained only).
-    pub writer: Vec<Txn<S::Op>>,
+    pub writer: Vec<Txn<Op<S>>>,
     /// Only with the ZOOKEEPER-2845 bug: the stale last-processed zxid that votes and ACKEPOCH
     /// report instead of the last logged one, from going LOOKING until the next sync.
     pub vote_zxid: Option<Zxid>,
     /// An internal error ZooKeeper would throw on (only reachable with a bug switched on).
     pub fault: Option<&'static str>,
     /// What this step's commits produced, for the client layer; emptied at the end of the step.
-    pub applied: Vec<S::Output>,
+    pub applied: Vec<Output<S>>,
     /// The client layer's state.
     pub local: S::Local,
 }
 
-impl<S: StateMachine> ServerState<S> {
+impl<S: Service> ServerState<S> {
     /// The ZAB phase this server is in.
     pub fn phase(&self) -> Phase {
         match &self.role {

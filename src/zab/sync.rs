@@ -21,16 +21,16 @@ use super::election::go_looking;
 use super::msg::SyncMode;
 use super::state::{PendingSync, Phase, Role, ServerState, Step};
 use super::types::{Durable, Epoch, Txn, Zxid};
-use super::{send, Bug, Config, Msg, Out, StateMachine, Timer};
+use super::{send, Bug, Config, Msg, Op, Out, Service, StateMachine, Timer};
 use std::borrow::Cow;
 use std::time::Duration;
 
 /// Chooses DIFF, TRUNC or SNAP for a learner whose last zxid is `peer_last`, and the entries
 /// that follow.
-pub fn choose_sync<S: StateMachine>(
-    leader: &Durable<S>,
+pub fn choose_sync<M: StateMachine>(
+    leader: &Durable<M>,
     peer_last: Zxid,
-) -> (SyncMode<S>, Vec<Txn<S::Op>>) {
+) -> (SyncMode<M>, Vec<Txn<M::Op>>) {
     let snap_zxid = leader.snapshot.zxid;
     if peer_last < snap_zxid {
         let snapshot = super::Snapshot::clone(&leader.snapshot);
@@ -52,10 +52,10 @@ pub fn choose_sync<S: StateMachine>(
 
 /// Only with the ZOOKEEPER-1154 bug: DIFF whenever the learner's last zxid lies between the
 /// leader's snapshot and its last zxid, whether or not the leader holds that zxid.
-fn choose_sync_by_range<S: StateMachine>(
-    leader: &Durable<S>,
+fn choose_sync_by_range<M: StateMachine>(
+    leader: &Durable<M>,
     peer_last: Zxid,
-) -> (SyncMode<S>, Vec<Txn<S::Op>>) {
+) -> (SyncMode<M>, Vec<Txn<M::Op>>) {
     if peer_last >= leader.snapshot.zxid && peer_last <= leader.last_zxid() {
         return (SyncMode::Diff, leader.entries_after(peer_last));
     }
@@ -64,7 +64,7 @@ fn choose_sync_by_range<S: StateMachine>(
 
 /// Sends a learner its sync packet and NEWLEADER; from now on it receives every PROPOSAL and
 /// COMMIT, or INFORM for an observer (ZooKeeper's `startForwarding`).
-pub fn leader_sync_learner<S: StateMachine>(
+pub fn leader_sync_learner<S: Service>(
     cfg: &Config,
     st: &mut ServerState<S>,
     learner: usize,
@@ -103,12 +103,12 @@ pub fn leader_sync_learner<S: StateMachine>(
 
 /// The learner receives its DIFF, TRUNC or SNAP with the proposals that follow, and holds them
 /// until NEWLEADER.
-pub fn follower_process_sync<S: StateMachine>(
+pub fn follower_process_sync<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
-    mode: SyncMode<S>,
-    entries: Vec<Txn<S::Op>>,
+    mode: SyncMode<S::Machine>,
+    entries: Vec<Txn<Op<S>>>,
     committed: Zxid,
 ) {
     match &state.role {
@@ -130,7 +130,7 @@ pub fn follower_process_sync<S: StateMachine>(
 
 /// `FollowerProcessNEWLEADER`: log the synced history, set currentEpoch := e', acknowledge
 /// (ACK-LD). One step, or separately scheduled steps on a fine-grained follower.
-pub fn follower_process_newleader<S: StateMachine>(
+pub fn follower_process_newleader<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -181,7 +181,7 @@ fn newleader_steps(cfg: &Config) -> Vec<Step> {
 }
 
 /// The next NEWLEADER step of a fine-grained follower (the [`Timer::Step`] timer).
-pub fn follower_newleader_step<S: StateMachine>(
+pub fn follower_newleader_step<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     o: &mut Out<S>,
@@ -200,12 +200,7 @@ pub fn follower_newleader_step<S: StateMachine>(
 }
 
 /// Runs one NEWLEADER step; false if the follower had to go back to election.
-fn run_step<S: StateMachine>(
-    cfg: &Config,
-    st: &mut ServerState<S>,
-    step: Step,
-    o: &mut Out<S>,
-) -> bool {
+fn run_step<S: Service>(cfg: &Config, st: &mut ServerState<S>, step: Step, o: &mut Out<S>) -> bool {
     let following = st.following_mut().expect("following");
     let leader = following.leader;
     match step {
@@ -236,11 +231,7 @@ fn run_step<S: StateMachine>(
 
 /// Applies a sync to the log (or, with `enqueue`, hands its proposals to the log writer) and to
 /// the delivered state; false if it cannot be applied (a TRUNC below this server's snapshot).
-fn apply_sync<S: StateMachine>(
-    st: &mut ServerState<S>,
-    pending: PendingSync<S>,
-    enqueue: bool,
-) -> bool {
+fn apply_sync<S: Service>(st: &mut ServerState<S>, pending: PendingSync<S>, enqueue: bool) -> bool {
     st.vote_zxid = None;
     let keep_state = match pending.mode {
         SyncMode::Diff => true,
@@ -278,7 +269,7 @@ fn apply_sync<S: StateMachine>(
 
 /// `LeaderProcessACKLD`: a learner's history is durable up to `last_zxid`. On a quorum the
 /// epoch is established; a late learner is told UPTODATE at once.
-pub fn leader_process_ackld<S: StateMachine>(
+pub fn leader_process_ackld<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
@@ -313,11 +304,7 @@ pub fn leader_process_ackld<S: StateMachine>(
 }
 
 /// On a quorum of ACK-LD: commit the initial history, send UPTODATE, enter Broadcast.
-pub fn leader_try_establish<S: StateMachine>(
-    cfg: &Config,
-    st: &mut ServerState<S>,
-    o: &mut Out<S>,
-) {
+pub fn leader_try_establish<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     let id = st.id;
     let Role::Leading(leading) = &st.role else {
         return;
@@ -338,7 +325,7 @@ pub fn leader_try_establish<S: StateMachine>(
 }
 
 /// `FollowerProcessCOMMITLD`: commit up to the leader's committed zxid and start serving.
-pub fn follower_process_uptodate<S: StateMachine>(
+pub fn follower_process_uptodate<S: Service>(
     cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,

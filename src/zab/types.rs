@@ -1,8 +1,8 @@
 //! Identifiers, transactions and the durable state of a ZAB server.
 
+use super::machine::StateMachine;
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Debug};
-use std::hash::Hash;
 use std::sync::Arc;
 
 /// An epoch number: ZooKeeper's `peerEpoch`; the paper's `e`.
@@ -36,49 +36,6 @@ impl Debug for Zxid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<{},{}>", self.epoch(), self.counter())
     }
-}
-
-/// A replicated state machine: what ZAB delivers committed transactions to.
-///
-/// The model checker uses [`crate::model::DeliveredLog`], which records every delivery; the
-/// server uses the znode tree ([`crate::zk::DataTree`]). Applying the same transactions in the
-/// same order must give equal states on every server.
-pub trait StateMachine: Clone + Debug + Default + Hash + Eq + Ord + Send + Sync + 'static {
-    /// The operation carried by a transaction.
-    type Op: Clone + Debug + Hash + Eq + Ord + Send + Sync + 'static;
-    /// A client's write as it travels to the leader, before the leader has decided what it
-    /// does (ZooKeeper's `Request`; the leader's `PrepRequestProcessor` turns it into a txn).
-    type Request: Clone + Debug + Hash + Eq + Ord + Send + Sync + 'static;
-
-    /// The leader turns a request into the operation it proposes at `zxid`. `self` is the
-    /// committed state and `pending` the proposals after it, in zxid order.
-    fn prepare(&self, pending: &[Txn<Self::Op>], zxid: Zxid, request: &Self::Request) -> Self::Op;
-
-    /// What applying a transaction tells the server about it (results for the client that
-    /// asked, watch triggers). `()` for a plain log.
-    type Output: Clone + Debug + Hash + Eq + Send + Sync + 'static;
-    /// The per-server state of the client layer (connected sessions, their watches, requests
-    /// waiting for their commit). Volatile: a restarted server starts with the default.
-    type Local: Clone + Debug + Default + Hash + Eq + Send + Sync + 'static;
-    /// What clients and servers exchange (`()` when there are no clients).
-    type ClientMsg: Clone + Debug + Hash + Eq + Ord + Send + Sync + 'static;
-
-    /// Applies one committed transaction.
-    fn apply(&mut self, txn: &Txn<Self::Op>) -> Self::Output;
-
-    /// A client's message reaches this server ([`crate::zab::Msg::Client`]).
-    fn on_client(
-        _host: &mut crate::zab::service::Host<Self>,
-        _client: usize,
-        _msg: Self::ClientMsg,
-    ) {
-    }
-
-    /// The end of every step: answer what was applied, drop clients when no longer serving.
-    fn after_step(_host: &mut crate::zab::service::Host<Self>) {}
-
-    /// The leader's session tick ([`crate::zab::Timer::Session`]).
-    fn on_session_tick(_host: &mut crate::zab::service::Host<Self>) {}
 }
 
 /// A proposal in a history: a zxid and the operation it carries (the paper's `<v, z>`).

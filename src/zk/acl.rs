@@ -8,83 +8,9 @@
 
 use super::code::{Code, ZkResult};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 
-/// ZooKeeper's `ZooDefs.Perms`.
-pub mod perms {
-    /// Read data and list children.
-    pub const READ: i32 = 1;
-    /// Set data.
-    pub const WRITE: i32 = 2;
-    /// Create children.
-    pub const CREATE: i32 = 4;
-    /// Delete children.
-    pub const DELETE: i32 = 8;
-    /// Set the ACL.
-    pub const ADMIN: i32 = 16;
-    /// Every permission.
-    pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
-}
-
-/// An identity: jute's `Id { ustring scheme; ustring id; }`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Id {
-    /// `world`, `auth`, `digest`, `ip` or `super`.
-    pub scheme: String,
-    /// The identity within the scheme (`anyone`, `user:base64(sha1)`, an address...).
-    pub id: String,
-}
-
-impl Id {
-    /// Builds an identity.
-    pub fn new(scheme: &str, id: &str) -> Id {
-        Id {
-            scheme: scheme.to_string(),
-            id: id.to_string(),
-        }
-    }
-
-    /// `world:anyone`.
-    pub fn anyone() -> Id {
-        Id::new("world", "anyone")
-    }
-}
-
-/// One entry: jute's `ACL { int perms; Id id; }`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Acl {
-    /// A bit set of [`perms`].
-    pub perms: i32,
-    /// Who gets them.
-    pub id: Id,
-}
-
-impl Acl {
-    /// `ZooDefs.Ids.OPEN_ACL_UNSAFE`: everyone may do everything.
-    pub fn open() -> Vec<Acl> {
-        vec![Acl {
-            perms: perms::ALL,
-            id: Id::anyone(),
-        }]
-    }
-
-    /// `ZooDefs.Ids.READ_ACL_UNSAFE`: everyone may read.
-    pub fn read_only() -> Vec<Acl> {
-        vec![Acl {
-            perms: perms::READ,
-            id: Id::anyone(),
-        }]
-    }
-
-    /// `ZooDefs.Ids.CREATOR_ALL_ACL`: every permission for the creator's identities.
-    pub fn creator_all() -> Vec<Acl> {
-        vec![Acl {
-            perms: perms::ALL,
-            id: Id::new("auth", ""),
-        }]
-    }
-}
+pub use crate::jute::records::{perms, Acl, Id};
 
 /// The digest identity of `user:password`: `user:base64(sha1("user:password"))`
 /// (`DigestAuthenticationProvider.generateDigest`).

@@ -130,22 +130,7 @@ fn count_below(tree: &DataTree, at: &str) -> i32 {
         .count() as i32
 }
 
-/// The watches a reconnecting client names (`SetWatches`/`SetWatches2`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct WatchList {
-    /// The last zxid the client saw.
-    pub relative_zxid: i64,
-    /// Data watches.
-    pub data: Vec<String>,
-    /// Exist watches.
-    pub exist: Vec<String>,
-    /// Child watches.
-    pub child: Vec<String>,
-    /// Persistent watches.
-    pub persistent: Vec<String>,
-    /// Persistent recursive watches.
-    pub recursive: Vec<String>,
-}
+pub use crate::jute::records::WatchList;
 
 /// A watch to register: its path and kind.
 pub type Registration = (String, WatchKind);

@@ -8,8 +8,8 @@
 //!   told its session expired, timeout 0).
 //! - A session's requests queue up: reads are served from the committed tree once every
 //!   earlier write of the session has committed here; a write waits for its own commit.
-//! - `sync` goes to the leader, which answers once everything it proposed before has
-//!   committed; the answer follows those COMMITs on the same connection.
+//! - `sync` is ZAB's ([`Host::sync`]): the leader answers once everything it proposed before
+//!   has committed, and the answer follows those COMMITs on the same connection.
 //! - Watch events of a commit go out before the reply to the write that caused them.
 //! - Only the leader expires sessions: servers report activity (`Touch`), the leader's tracker
 //!   ticks, and an expired session becomes a `closeSession` transaction.
@@ -18,6 +18,7 @@
 use super::jute_map::{reply_for, to_read, to_write};
 use super::prep::{WriteRequest, ZkRequest};
 use super::read::{read, set_watches};
+use super::service::ZooKeeper;
 use super::session::{
     self, connect, flush_touches, session_closed, session_created, SessionLimits, SessionTracker,
 };
@@ -47,17 +48,30 @@ pub enum ClientMsg {
     Reply(ReplyFrame),
     /// Either way: the connection is closed.
     Close,
+}
+
+/// What the client layers of two servers exchange.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PeerMsg {
     /// Server to its leader: these sessions showed signs of life (ZooKeeper piggybacks them on
     /// the learner's PING).
     Touch(Vec<(i64, i32)>),
-    /// Server to its leader: a client's `sync` (ZooKeeper's forwarded sync request).
-    Sync(usize),
-    /// Leader to server: the `sync` of that client is done (ZooKeeper's `SYNC` packet).
-    Synced(usize),
-    /// The runtime to its own server: the wall clock in ms. Time is an input like any other:
-    /// it stamps the transactions this server submits (ctime, mtime) and, at the leader,
-    /// decides when a TTL node has expired.
+}
+
+/// What the runtime hands its own server.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Input {
+    /// The wall clock in ms. Time is an input like any other: it stamps the transactions this
+    /// server submits (ctime, mtime) and, at the leader, decides when a TTL node has expired.
     Clock(i64),
+}
+
+/// The client layer's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ZkTimer {
+    /// The leader's session tracker tick: expire sessions that went silent (ZooKeeper's
+    /// `SessionTrackerImpl`, every `tickTime`).
+    Session,
 }
 
 /// One client connection.
@@ -90,8 +104,6 @@ pub struct Local {
     pub leading: bool,
     /// Sessions active during this step, to report to the leader.
     pub touched: BTreeMap<i64, i32>,
-    /// Syncs waiting at the leader: (proposal zxid to wait for, server, client).
-    pub syncs: Vec<(i64, usize, usize)>,
     /// The last clock reading the runtime delivered (0: none; the models never deliver one).
     pub now_ms: i64,
     /// The server's options (from its configuration; they survive a restart).
@@ -132,13 +144,20 @@ impl Default for ZkOptions {
 /// every server of the ensemble checks a reconnecting session's password alike.
 pub(crate) const SECRET: u64 = 0x7a61_626b_6565_7065;
 
-/// A message from a client (or, for Touch/Sync/Synced, from a server).
-pub fn on_client(h: &mut Host<DataTree>, from: usize, msg: ClientMsg) {
+/// A message from a client.
+pub fn on_client(h: &mut Host<ZooKeeper>, from: usize, msg: ClientMsg) {
     match msg {
         ClientMsg::Connect(req) => connect(h, from, req),
         ClientMsg::Request(frame) => request(h, from, frame),
         ClientMsg::Close => drop_conn(h, from),
-        ClientMsg::Touch(sessions) => {
+        ClientMsg::Connected(_) | ClientMsg::Reply(_) => {}
+    }
+}
+
+/// A message from another server's client layer.
+pub fn on_peer(h: &mut Host<ZooKeeper>, _from: usize, msg: PeerMsg) {
+    match msg {
+        PeerMsg::Touch(sessions) => {
             if h.leading() {
                 let limits = session::limits(h);
                 for (s, t) in sessions {
@@ -146,31 +165,40 @@ pub fn on_client(h: &mut Host<DataTree>, from: usize, msg: ClientMsg) {
                 }
             }
         }
-        ClientMsg::Sync(client) => leader_sync(h, from, client),
-        ClientMsg::Synced(client) => {
-            if let Some(c) = h.local_mut().conns.get_mut(&client) {
-                if c.waiting && c.queue.front().is_some_and(|f| f.op == op::SYNC) {
-                    let f = c.queue.pop_front().expect("head");
-                    c.waiting = false;
-                    let path = match f.body {
-                        Request::Path(p) => p,
-                        _ => String::new(),
-                    };
-                    reply(h, client, f.xid, Code::Ok, Response::Path(path));
-                    drain(h, client);
-                }
-            }
-        }
-        ClientMsg::Clock(ms) => {
+    }
+}
+
+/// An input from the runtime.
+pub fn on_input(h: &mut Host<ZooKeeper>, input: Input) {
+    match input {
+        Input::Clock(ms) => {
             if h.state().local.now_ms != ms {
                 h.local_mut().now_ms = ms;
             }
         }
-        ClientMsg::Connected(_) | ClientMsg::Reply(_) => {}
     }
 }
 
-fn request(h: &mut Host<DataTree>, client: usize, frame: RequestFrame) {
+/// ZAB completed the `sync` that `client` asked for: answer it, after everything the leader
+/// had proposed when it arrived.
+pub fn on_synced(h: &mut Host<ZooKeeper>, client: usize) {
+    let Some(c) = h.local_mut().conns.get_mut(&client) else {
+        return;
+    };
+    if !(c.waiting && c.queue.front().is_some_and(|f| f.op == op::SYNC)) {
+        return;
+    }
+    let f = c.queue.pop_front().expect("head");
+    c.waiting = false;
+    let path = match f.body {
+        Request::Path(p) => p,
+        _ => String::new(),
+    };
+    reply(h, client, f.xid, Code::Ok, Response::Path(path));
+    drain(h, client);
+}
+
+fn request(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
     let Some(c) = h.state().local.conns.get(&client) else {
         h.send(client, ClientMsg::Close);
         return;
@@ -201,7 +229,7 @@ fn request(h: &mut Host<DataTree>, client: usize, frame: RequestFrame) {
     }
 }
 
-fn auth(h: &mut Host<DataTree>, client: usize, frame: RequestFrame) {
+fn auth(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
     let Request::Auth { scheme, auth, .. } = frame.body else {
         return reply(h, client, xid::AUTH, Code::AuthFailed, Response::Empty);
     };
@@ -219,7 +247,7 @@ fn auth(h: &mut Host<DataTree>, client: usize, frame: RequestFrame) {
 }
 
 /// Answers the queue's head for as long as it can be answered now.
-fn drain(h: &mut Host<DataTree>, client: usize) {
+fn drain(h: &mut Host<ZooKeeper>, client: usize) {
     loop {
         let Some(c) = h.state().local.conns.get(&client) else {
             return;
@@ -237,7 +265,7 @@ fn drain(h: &mut Host<DataTree>, client: usize) {
         }
         if frame.op == op::SYNC {
             h.local_mut().conns.get_mut(&client).expect("conn").waiting = true;
-            return forward_sync(h, client);
+            return h.sync(client);
         }
         h.local_mut()
             .conns
@@ -249,7 +277,7 @@ fn drain(h: &mut Host<DataTree>, client: usize) {
     }
 }
 
-fn serve_read(h: &mut Host<DataTree>, client: usize, session: i64, auth: &[Id], f: RequestFrame) {
+fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id], f: RequestFrame) {
     match (f.op, &f.body) {
         (op::SET_WATCHES | op::SET_WATCHES2, Request::SetWatches(list)) => {
             let (fire, keep) = set_watches(&h.state().sm, list);
@@ -325,7 +353,7 @@ fn read_frame(
 }
 
 pub(crate) fn submit(
-    h: &mut Host<DataTree>,
+    h: &mut Host<ZooKeeper>,
     session: i64,
     cxid: i32,
     auth: Vec<Id>,
@@ -341,36 +369,7 @@ pub(crate) fn submit(
     h.submit(ZkRequest { write, time });
 }
 
-fn forward_sync(h: &mut Host<DataTree>, client: usize) {
-    match h.state().leader() {
-        Some(leader) if leader == h.id() => leader_sync(h, leader, client),
-        Some(leader) => h.send(leader, ClientMsg::Sync(client)),
-        None => {}
-    }
-}
-
-/// The leader answers a sync once everything it has proposed so far is committed.
-fn leader_sync(h: &mut Host<DataTree>, server: usize, client: usize) {
-    if !h.leading() {
-        return;
-    }
-    let last = h.state().durable.last_zxid().0 as i64;
-    if last <= h.state().committed.0 as i64 {
-        synced(h, server, client);
-    } else {
-        h.local_mut().syncs.push((last, server, client));
-    }
-}
-
-fn synced(h: &mut Host<DataTree>, server: usize, client: usize) {
-    if server == h.id() {
-        on_client(h, server, ClientMsg::Synced(client));
-    } else {
-        h.send(server, ClientMsg::Synced(client));
-    }
-}
-
-fn reply(h: &mut Host<DataTree>, client: usize, x: i32, code: Code, body: Response) {
+fn reply(h: &mut Host<ZooKeeper>, client: usize, x: i32, code: Code, body: Response) {
     let zxid = h.state().committed.0 as i64;
     let err = code.value();
     h.send(
@@ -384,7 +383,7 @@ fn reply(h: &mut Host<DataTree>, client: usize, x: i32, code: Code, body: Respon
     );
 }
 
-fn send_event(h: &mut Host<DataTree>, client: usize, event: EventType, path: &str) {
+fn send_event(h: &mut Host<ZooKeeper>, client: usize, event: EventType, path: &str) {
     let body = Response::Event {
         kind: event as i32,
         state: 3,
@@ -399,7 +398,7 @@ fn send_event(h: &mut Host<DataTree>, client: usize, event: EventType, path: &st
     h.send(client, ClientMsg::Reply(r));
 }
 
-fn drop_conn(h: &mut Host<DataTree>, client: usize) {
+fn drop_conn(h: &mut Host<ZooKeeper>, client: usize) {
     if let Some(c) = h.local_mut().conns.remove(&client) {
         let still = h
             .state()
@@ -413,8 +412,8 @@ fn drop_conn(h: &mut Host<DataTree>, client: usize) {
     }
 }
 
-/// The end of a step: serving changes, answers for what committed, touches, syncs.
-pub fn after_step(h: &mut Host<DataTree>) {
+/// The end of a step: serving changes, answers for what committed, touches.
+pub fn after_step(h: &mut Host<ZooKeeper>) {
     if h.state().local.serving && !h.serving() {
         let clients: Vec<usize> = h.state().local.conns.keys().copied().collect();
         for c in clients {
@@ -440,7 +439,8 @@ pub fn after_step(h: &mut Host<DataTree>) {
         for (s, t) in sessions {
             h.local_mut().tracker.touch(s, limits.ticks(t));
         }
-        h.set_session_timer();
+        let tick = h.tick();
+        h.set_timer(ZkTimer::Session, tick);
     }
     let (serving, leading) = (h.serving(), h.leading());
     if h.state().local.serving != serving || h.state().local.leading != leading {
@@ -452,10 +452,9 @@ pub fn after_step(h: &mut Host<DataTree>) {
         applied(h, a);
     }
     flush_touches(h);
-    release_syncs(h);
 }
 
-fn applied(h: &mut Host<DataTree>, a: Applied) {
+fn applied(h: &mut Host<ZooKeeper>, a: Applied) {
     for (event, path) in &a.triggers {
         let sessions = h.local_mut().watches.trigger(*event, path);
         let targets: Vec<usize> = h
@@ -496,18 +495,4 @@ fn applied(h: &mut Host<DataTree>, a: Applied) {
         return;
     }
     drain(h, client);
-}
-
-fn release_syncs(h: &mut Host<DataTree>) {
-    let committed = h.state().committed.0 as i64;
-    if h.state().local.syncs.iter().all(|(z, _, _)| *z > committed) {
-        return;
-    }
-    let (ready, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut h.local_mut().syncs)
-        .into_iter()
-        .partition(|(z, _, _)| *z <= committed);
-    h.local_mut().syncs = wait;
-    for (_, server, client) in ready {
-        synced(h, server, client);
-    }
 }

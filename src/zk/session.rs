@@ -6,6 +6,7 @@
 //! deadlines, and on each tick proposes `closeSession` for every session past its deadline
 //! (ZooKeeper's `SessionTrackerImpl`; the deletion is a transaction like any other).
 
+use super::service::ZooKeeper;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -100,13 +101,13 @@ pub fn password(session: i64, secret: u64) -> Vec<u8> {
 
 // The client layer's session handling (runs inside the server actor's steps).
 
-use super::server::{submit, ClientMsg, Conn, SECRET};
+use super::server::{submit, ClientMsg, Conn, PeerMsg, ZkTimer, SECRET};
 use super::tree::{Applied, DataTree};
 use super::txn::WriteOp;
 use crate::jute::proto::{op, ConnectRequest, ConnectResponse};
 use crate::zab::service::Host;
 
-pub(crate) fn connect(h: &mut Host<DataTree>, client: usize, req: ConnectRequest) {
+pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectRequest) {
     if !h.serving() || req.last_zxid_seen > h.state().committed.0 as i64 {
         h.send(client, ClientMsg::Close);
         return;
@@ -142,7 +143,7 @@ pub(crate) fn connect(h: &mut Host<DataTree>, client: usize, req: ConnectRequest
 }
 
 /// The server's session limits.
-pub(crate) fn limits(h: &Host<DataTree>) -> SessionLimits {
+pub(crate) fn limits(h: &Host<ZooKeeper>) -> SessionLimits {
     h.state().local.opts.limits
 }
 
@@ -161,7 +162,7 @@ fn connected(session: i64, timeout: i32) -> ClientMsg {
     })
 }
 
-pub(crate) fn session_created(h: &mut Host<DataTree>, a: &Applied, timeout: i32, origin: i64) {
+pub(crate) fn session_created(h: &mut Host<ZooKeeper>, a: &Applied, timeout: i32, origin: i64) {
     if h.leading() {
         let ticks = limits(h).ticks(timeout);
         h.local_mut().tracker.touch(a.session, ticks);
@@ -180,7 +181,7 @@ pub(crate) fn session_created(h: &mut Host<DataTree>, a: &Applied, timeout: i32,
     }
 }
 
-pub(crate) fn session_closed(h: &mut Host<DataTree>, a: &Applied) {
+pub(crate) fn session_closed(h: &mut Host<ZooKeeper>, a: &Applied) {
     h.local_mut().tracker.remove(a.session);
     h.local_mut().watches.remove_session(a.session);
     let gone: Vec<usize> = h
@@ -199,7 +200,7 @@ pub(crate) fn session_closed(h: &mut Host<DataTree>, a: &Applied) {
     }
 }
 
-pub(crate) fn flush_touches(h: &mut Host<DataTree>) {
+pub(crate) fn flush_touches(h: &mut Host<ZooKeeper>) {
     if h.state().local.touched.is_empty() {
         return;
     }
@@ -212,12 +213,12 @@ pub(crate) fn flush_touches(h: &mut Host<DataTree>) {
             h.local_mut().tracker.touch(s, limits.ticks(t));
         }
     } else if let Some(leader) = h.state().leader() {
-        h.send(leader, ClientMsg::Touch(touched));
+        h.send_peer(leader, PeerMsg::Touch(touched));
     }
 }
 
 /// The leader's session tick: propose `closeSession` for every session gone silent.
-pub fn on_session_tick(h: &mut Host<DataTree>) {
+pub fn on_session_tick(h: &mut Host<ZooKeeper>) {
     if !h.leading() {
         return;
     }
@@ -228,7 +229,8 @@ pub fn on_session_tick(h: &mut Host<DataTree>) {
     for path in empty_containers(&h.state().sm, h.state().local.now_ms) {
         submit(h, 0, 0, Vec::new(), WriteOp::DeleteContainer { path });
     }
-    h.set_session_timer();
+    let tick = h.tick();
+    h.set_timer(ZkTimer::Session, tick);
 }
 
 /// ZooKeeper's `ContainerManager`: containers that had children and have none left, and TTL

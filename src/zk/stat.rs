@@ -1,36 +1,7 @@
 //! A znode's metadata: jute's `StatPersisted` (what the tree stores) and `Stat` (what clients
 //! see), and the encoding of special nodes in `ephemeralOwner` (`EphemeralType`).
 
-use serde::{Deserialize, Serialize};
-
-/// jute's `Stat`: what every read and most writes return.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-pub struct Stat {
-    /// The zxid of the transaction that created the node.
-    pub czxid: i64,
-    /// The zxid of the transaction that last set its data.
-    pub mzxid: i64,
-    /// When it was created (milliseconds since the epoch, the leader's clock).
-    pub ctime: i64,
-    /// When its data was last set.
-    pub mtime: i64,
-    /// How many times its data was set.
-    pub version: i32,
-    /// How many times its children changed (created or deleted).
-    pub cversion: i32,
-    /// How many times its ACL was set.
-    pub aversion: i32,
-    /// The owning session of an ephemeral, or the container/TTL marker, else 0.
-    pub ephemeral_owner: i64,
-    /// Length of its data.
-    pub data_length: i32,
-    /// Number of children.
-    pub num_children: i32,
-    /// The zxid of the transaction that last changed its children.
-    pub pzxid: i64,
-}
+pub use crate::jute::records::Stat;
 
 /// `EphemeralType`: what `ephemeralOwner` says about a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,12 +7,10 @@
 use super::acl::Acl;
 use super::code::Code;
 use super::path;
-use super::prep::{prepare, ZkRequest};
 use super::stat::Stat;
 use super::txn::{TxnOp, ZkTxn};
 use super::watch::EventType;
-use crate::zab::service::Host;
-use crate::zab::{StateMachine, Txn, Zxid};
+use crate::zab::{StateMachine, Txn};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -267,13 +265,7 @@ impl Store for DataTree {
 
 impl StateMachine for DataTree {
     type Op = ZkTxn;
-    type Request = ZkRequest;
     type Output = Applied;
-    type Local = super::server::Local;
-    type ClientMsg = super::server::ClientMsg;
-    fn prepare(&self, pending: &[Txn<ZkTxn>], zxid: Zxid, req: &ZkRequest) -> ZkTxn {
-        prepare(self, pending, zxid.0 as i64, req.time, &req.write)
-    }
     fn apply(&mut self, txn: &Txn<ZkTxn>) -> Applied {
         let (result, triggers) = self.apply_txn(txn.zxid.0 as i64, &txn.op);
         Applied {
@@ -284,18 +276,6 @@ impl StateMachine for DataTree {
             result,
             triggers,
         }
-    }
-
-    fn on_client(host: &mut Host<Self>, client: usize, msg: super::server::ClientMsg) {
-        super::server::on_client(host, client, msg)
-    }
-
-    fn after_step(host: &mut Host<Self>) {
-        super::server::after_step(host)
-    }
-
-    fn on_session_tick(host: &mut Host<Self>) {
-        super::session::on_session_tick(host)
     }
 }
 

@@ -5,13 +5,14 @@ use super::ServiceConfig;
 use crate::jute::proto::Response;
 use crate::zab::Msg;
 use crate::zk::server::ClientMsg;
-use crate::zk::{Code, DataTree};
+use crate::zk::Code;
+use crate::zk::ZooKeeper;
 use stateright::actor::{Envelope, Id};
 use stateright::semantics::{
     ConsistencyTester, LinearizabilityTester, SequentialConsistencyTester,
 };
 
-type M = Msg<DataTree>;
+type M = Msg<ZooKeeper>;
 
 /// What the clients saw, checked by stateright's consistency testers against ZooKeeper's
 /// guarantees ("ZooKeeper guarantees" in the Programmer's Guide): writes are linearizable;

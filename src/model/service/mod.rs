@@ -29,11 +29,14 @@ pub use node::{ClientState, Node, NodeState, ZkClient};
 pub use spec::{ZkOp, ZkRet, ZkSpec};
 
 use super::env::{self, ServerNode};
-use crate::zab::{Config, Msg, Server, ServerState, Timer};
+use crate::zab::{Config, Msg, Server, ServerState};
+use crate::zk::server::ZkTimer;
+use crate::zk::ZooKeeper;
+
+type Timer = crate::zab::Timer<ZkTimer>;
 use crate::zk::server::{ClientMsg, Local, ZkOptions};
 use crate::zk::session::SessionLimits;
 use crate::zk::stat::NodeKind;
-use crate::zk::DataTree;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Network};
 use stateright::semantics::ConsistencyTester;
 use stateright::{Model, Property};
@@ -163,7 +166,7 @@ pub struct ServiceModel {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     /// A step of stateright's `ActorModel`: a delivery, a timer, a crash or a recovery.
-    Actor(ActorModelAction<Msg<DataTree>, Timer, ()>),
+    Actor(ActorModelAction<Msg<ZooKeeper>, Timer, ()>),
     /// The election oracle elects `leader` among `quorum`.
     Elect {
         /// The elected server.
@@ -287,7 +290,7 @@ impl Model for ServiceModel {
     }
 }
 
-fn servers(s: &State) -> impl Iterator<Item = &ServerState<DataTree>> {
+fn servers(s: &State) -> impl Iterator<Item = &ServerState<ZooKeeper>> {
     s.actor_states.iter().filter_map(|a| Node::server(a))
 }
 
@@ -298,7 +301,7 @@ fn clients(s: &State) -> impl Iterator<Item = &ClientState> {
     })
 }
 
-fn ephemerals_owned(st: &ServerState<DataTree>) -> bool {
+fn ephemerals_owned(st: &ServerState<ZooKeeper>) -> bool {
     st.sm
         .nodes()
         .values()
@@ -309,7 +312,7 @@ fn ephemerals_owned(st: &ServerState<DataTree>) -> bool {
 }
 
 fn identical_trees(s: &State) -> bool {
-    let all: Vec<&ServerState<DataTree>> = servers(s).collect();
+    let all: Vec<&ServerState<ZooKeeper>> = servers(s).collect();
     all.iter().all(|a| {
         all.iter()
             .all(|b| a.committed != b.committed || a.sm == b.sm)

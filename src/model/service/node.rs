@@ -5,6 +5,8 @@ use super::spec::ZkOp;
 use crate::jute::proto::{op, ConnectRequest, Request, RequestFrame};
 use crate::zab::{Durable, Msg, Server, ServerState, Timer};
 use crate::zk::server::ClientMsg;
+use crate::zk::server::ZkTimer;
+use crate::zk::ZooKeeper;
 use crate::zk::{Acl, CreateMode, DataTree};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -43,7 +45,7 @@ pub struct ClientState {
 #[derive(Clone, Debug)]
 pub enum Node {
     /// A ZooKeeper server (the unmodified actor).
-    Server(Box<Server<DataTree>>),
+    Server(Box<Server<ZooKeeper>>),
     /// A scripted client.
     Client(ZkClient),
 }
@@ -52,16 +54,16 @@ pub enum Node {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NodeState {
     /// A server's state.
-    Server(Box<ServerState<DataTree>>),
+    Server(Box<ServerState<ZooKeeper>>),
     /// A client's state.
     Client(ClientState),
 }
 
-type M = Msg<DataTree>;
+type M = Msg<ZooKeeper>;
 
 impl Actor for Node {
     type Msg = M;
-    type Timer = Timer;
+    type Timer = Timer<ZkTimer>;
     type State = NodeState;
     type Storage = Durable<DataTree>;
     type Random = ();
@@ -106,7 +108,13 @@ impl Actor for Node {
         }
     }
 
-    fn on_timeout(&self, id: Id, state: &mut Cow<NodeState>, timer: &Timer, o: &mut Out<Self>) {
+    fn on_timeout(
+        &self,
+        id: Id,
+        state: &mut Cow<NodeState>,
+        timer: &Timer<ZkTimer>,
+        o: &mut Out<Self>,
+    ) {
         if let (Node::Server(s), NodeState::Server(st)) = (self, state.as_ref()) {
             let mut inner = Out::new();
             let mut cow = Cow::Borrowed(st.as_ref());
@@ -227,8 +235,8 @@ pub fn frame(xid: i32, zop: &ZkOp) -> RequestFrame {
     }
 }
 
-impl crate::model::env::ServerNode<DataTree> for Node {
-    fn server(state: &NodeState) -> Option<&ServerState<DataTree>> {
+impl crate::model::env::ServerNode<ZooKeeper> for Node {
+    fn server(state: &NodeState) -> Option<&ServerState<ZooKeeper>> {
         match state {
             NodeState::Server(st) => Some(st),
             NodeState::Client(_) => None,
