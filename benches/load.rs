@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zabkeeper::runtime::{self, config::ZooConfig, node::Event};
+use zabkeeper::runtime::{self, config::ZooConfig, Event};
 use zookeeper_client as zk;
 
 fn env(name: &str, default: u64) -> u64 {

@@ -140,3 +140,86 @@ fn no_test_lives_where_no_harness_runs_it() {
         }
     }
 }
+
+/// The sibling modules of `layer` that each file's code (comments left out) names with
+/// `super::x` or `crate::<layer>::x`.
+fn sibling_graph(layer: &str) -> BTreeMap<String, Vec<String>> {
+    let dir = root().join("src").join(layer);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().to_string())
+        .filter(|n| n != "mod")
+        .collect();
+    let mut graph = BTreeMap::new();
+    for n in &names {
+        let text = std::fs::read_to_string(dir.join(format!("{n}.rs"))).unwrap();
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let deps = names
+            .iter()
+            .filter(|m| *m != n)
+            .filter(|m| {
+                code.contains(&format!("super::{m}"))
+                    || code.contains(&format!("crate::{layer}::{m}"))
+            })
+            .cloned()
+            .collect();
+        graph.insert(n.clone(), deps);
+    }
+    graph
+}
+
+/// A cycle in `graph`, if there is one.
+fn cycle(graph: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        graph: &BTreeMap<String, Vec<String>>,
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == n) {
+            return Some(path[i..].to_vec());
+        }
+        if done.iter().any(|d| d == n) {
+            return None;
+        }
+        path.push(n.to_string());
+        for m in &graph[n] {
+            if let Some(c) = visit(m, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.push(n.to_string());
+        None
+    }
+    let mut done = Vec::new();
+    graph
+        .keys()
+        .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_wire_and_the_runtime_have_no_import_circles() {
+    for layer in ["jute", "runtime"] {
+        let graph = sibling_graph(layer);
+        assert!(graph.len() > 2, "{layer}: no modules found");
+        if let Some(c) = cycle(&graph) {
+            panic!(
+                "src/{layer}: modules import each other in a circle: {}",
+                c.join(" -> ")
+            );
+        }
+    }
+    // The detector itself finds a circle.
+    let g = BTreeMap::from([
+        ("a".to_string(), vec!["b".to_string()]),
+        ("b".to_string(), vec!["a".to_string()]),
+    ]);
+    assert!(cycle(&g).is_some());
+}

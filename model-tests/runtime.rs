@@ -5,7 +5,7 @@ use crate::zk_wire::{free_port, scratch, Client};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use zabkeeper::runtime::{self, config::ZooConfig, node::Event, Running};
+use zabkeeper::runtime::{self, config::ZooConfig, Event, Running};
 use zabkeeper::zk::Code;
 
 /// A server with its own tokio runtime, so that stopping it closes its ports.

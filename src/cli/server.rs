@@ -1,6 +1,6 @@
 //! `zabkeeper server --config zoo.cfg`: one server of an ensemble (or a standalone server).
 
-use crate::runtime::{self, config::ZooConfig, node::Event};
+use crate::runtime::{self, config::ZooConfig, Event};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -27,7 +27,7 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let running = runtime::start(&cfg, myid, rt.handle())?;
+    let running = runtime::start(&cfg, myid, rt.handle()).map_err(|e| e.to_string())?;
     tracing::info!(myid, client = %running.client_addr, "serving");
     let inbox = running.inbox.clone();
     rt.spawn(async move {
@@ -41,5 +41,5 @@ pub fn run(args: ServerArgs) -> Result<(), String> {
         .join()
         .map_err(|_| "the server thread panicked".to_string())?;
     rt.shutdown_timeout(std::time::Duration::from_millis(100));
-    result
+    result.map_err(|e| e.to_string())
 }

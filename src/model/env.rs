@@ -84,10 +84,8 @@ where
 /// The deliveries possible now: on each flow to a live actor, the first message of each
 /// connection. A fine-grained follower in the middle of its NEWLEADER steps reads no further
 /// quorum packet from its leader (ZooKeeper's learner thread handles one packet at a time).
-pub fn deliveries<S, A, H>(
-    state: &St<A, H>,
-    out: &mut Vec<ServerAction<S>>,
-) where
+pub fn deliveries<S, A, H>(state: &St<A, H>, out: &mut Vec<ServerAction<S>>)
+where
     S: Service,
     A: ServerNode<S, Random = ()>,
 {

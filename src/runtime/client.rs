@@ -7,9 +7,9 @@
 //! frame closes that connection with a logged reason; the server and other sessions go on.
 
 use super::four;
-use super::node::Event;
-use super::stats::{ConnStats, ConnView, Latency};
-use crate::jute::{codec, frame_length};
+use super::stats::{ClientStats, ConnStats, ConnView, Latency};
+use super::Event;
+use crate::jute::{codec, frame_length, JuteError};
 use crate::zab::Msg;
 use crate::zk::server::ClientMsg;
 use std::collections::{BTreeMap, HashMap};
@@ -99,6 +99,16 @@ impl Registry {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// The counters now, for the four-letter words.
+    pub fn stats(&self) -> ClientStats {
+        ClientStats {
+            conns: self.connections(),
+            packets: self.packets(),
+            latency: self.latency(),
+            uptime_ms: self.uptime_ms(),
+        }
+    }
+
     /// Registers a connection; `tx` is None for a four-letter word.
     fn open(
         &self,
@@ -185,14 +195,25 @@ pub async fn accept(listener: TcpListener, port: ClientPort) {
         let port = port.clone();
         tokio::spawn(async move {
             if let Err(reason) = serve(stream, from, &port).await {
-                tracing::warn!(%from, reason, "client connection closed");
+                tracing::warn!(%from, reason = %reason, "client connection closed");
             }
             port.registry.release(from.ip());
         });
     }
 }
 
-async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result<(), String> {
+/// Why a client connection was closed by the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A frame that is no valid jute message (or too long: `jute.maxbuffer`).
+    #[error("malformed frame: {0}")]
+    Malformed(#[from] JuteError),
+    /// The connection ended inside a frame.
+    #[error("truncated frame: {0}")]
+    Truncated(std::io::Error),
+}
+
+async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result<(), ClientError> {
     let (mut rd, wr) = stream.into_split();
     let mut header = [0u8; 4];
     if rd.read_exact(&mut header).await.is_err() {
@@ -202,7 +223,10 @@ async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result
         // ZooKeeper counts the asking connection among the open ones (`cons`, `stat`).
         let (id, stats) = port.registry.open(from, None);
         port.registry.received(&stats, None);
-        let answer = port.four.answer(cmd, &port.inbox).await;
+        let answer = port
+            .four
+            .answer(cmd, port.registry.stats(), &port.inbox)
+            .await;
         port.registry.close(id);
         let mut wr = wr;
         let _ = wr.write_all(answer.as_bytes()).await;
@@ -227,24 +251,24 @@ async fn read_loop(
     first: [u8; 4],
     (id, stats): (usize, &ConnStats),
     port: &ClientPort,
-) -> Result<(), String> {
+) -> Result<(), ClientError> {
     let inbox = &port.inbox;
     let mut header = first;
     let mut connected = false;
     loop {
-        let len = frame_length(header).map_err(|e| e.to_string())?;
+        let len = frame_length(header)?;
         let mut body = vec![0u8; len];
         rd.read_exact(&mut body)
             .await
-            .map_err(|e| format!("truncated frame: {e}"))?;
+            .map_err(ClientError::Truncated)?;
         let msg = if connected {
-            let frame = codec::decode_request(&body).map_err(|e| e.to_string())?;
+            let frame = codec::decode_request(&body)?;
             port.registry.received(stats, Some((frame.xid, frame.op)));
             ClientMsg::Request(frame)
         } else {
             connected = true;
             port.registry.received(stats, None);
-            ClientMsg::Connect(codec::decode_connect_request(&body).map_err(|e| e.to_string())?)
+            ClientMsg::Connect(codec::decode_connect_request(&body)?)
         };
         let event = Event::Msg {
             src: id,

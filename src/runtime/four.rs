@@ -1,8 +1,9 @@
 //! The four-letter words (`echo srvr | nc host 2181`), answered from the server's state
 //! between two steps, and only when `4lw.commands.whitelist` lets them.
 
-use super::node::{role_name, Event};
-use super::stats::{wall_ms, ConnView, Latency};
+use super::node::role_name;
+use super::stats::{wall_ms, ClientStats, ConnView, Latency};
+use super::Event;
 use crate::zab::ServerState;
 use crate::zk::ZooKeeper;
 use std::sync::mpsc::Sender;
@@ -32,8 +33,6 @@ pub struct Context {
     pub voter: bool,
     /// `conf`'s lines.
     pub conf: Vec<(String, String)>,
-    /// Open client connections.
-    pub connections: std::sync::Arc<super::client::Registry>,
     /// The data directory (`dirs`, `conf`).
     pub data_dir: std::path::PathBuf,
     /// The transaction log directory (`dirs`, `conf`).
@@ -43,8 +42,8 @@ pub struct Context {
 }
 
 impl Context {
-    /// The answer to `cmd`.
-    pub async fn answer(&self, cmd: &str, inbox: &Sender<Event>) -> String {
+    /// The answer to `cmd`, given the client port's counters now.
+    pub async fn answer(&self, cmd: &str, clients: ClientStats, inbox: &Sender<Event>) -> String {
         if !self.whitelist.iter().any(|w| w == "*" || w == cmd) {
             return format!("{cmd} is not executed because it is not in the whitelist.\n");
         }
@@ -62,10 +61,10 @@ impl Context {
         let seen = Seen {
             standalone: self.standalone,
             voter: self.voter,
-            conns: self.connections.connections(),
-            packets: self.connections.packets(),
-            latency: self.connections.latency(),
-            uptime_ms: self.connections.uptime_ms(),
+            conns: clients.conns,
+            packets: clients.packets,
+            latency: clients.latency,
+            uptime_ms: clients.uptime_ms,
             tick_ms: self.tick_ms,
         };
         let cmd = cmd.to_string();

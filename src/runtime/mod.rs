@@ -8,22 +8,26 @@
 
 pub mod client;
 pub mod config;
+pub mod error;
+pub mod files;
 pub mod four;
 pub mod node;
 pub mod peer;
+pub mod record;
 pub mod recovery;
 pub mod stats;
 pub mod storage;
 pub mod timers;
 
 use crate::zab::msg::Channel;
-use crate::zab::{Config, Durable, ElectionMode, Msg, Server, Snapshot};
+use crate::zab::{Config, Durable, ElectionMode, Msg, Server, ServerState, Snapshot};
 use crate::zk::server::{Local, ZkOptions};
 use crate::zk::session::SessionLimits;
 use crate::zk::DataTree;
 use crate::zk::ZooKeeper;
 use config::ZooConfig;
-use node::{Event, Outlet};
+pub use error::RuntimeError;
+use node::Outlet;
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc::Sender;
@@ -32,12 +36,32 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedSender;
 
+/// A read-only look at the state between two steps.
+pub type Inspector = Box<dyn FnOnce(&ServerState<ZooKeeper>) + Send>;
+
+/// What reaches the actor loop.
+pub enum Event {
+    /// A message from a peer (`src` < servers) or a client connection.
+    Msg {
+        /// The sender.
+        src: usize,
+        /// The message.
+        msg: Msg<ZooKeeper>,
+    },
+    /// A timer fired (stale generations are ignored).
+    Timer(crate::zab::Timer<crate::zk::server::ZkTimer>, u64),
+    /// A question about the state for the four-letter words; answered without a step.
+    Inspect(Inspector),
+    /// Stop the loop.
+    Stop,
+}
+
 /// A running server.
 pub struct Running {
     /// The actor loop's inbox (send [`Event::Stop`] to stop it).
     pub inbox: Sender<Event>,
     /// The actor loop's thread; its result says why it stopped.
-    pub thread: std::thread::JoinHandle<Result<(), String>>,
+    pub thread: std::thread::JoinHandle<Result<(), RuntimeError>>,
     /// Where clients connect.
     pub client_addr: SocketAddr,
 }
@@ -83,12 +107,22 @@ pub fn actor(cfg: &ZooConfig) -> Server<ZooKeeper> {
     server
 }
 
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, RuntimeError> {
+    let fail = |reason: String| RuntimeError::Resolve {
+        host: host.to_string(),
+        port,
+        reason,
+    };
     (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("{host}:{port}: {e}"))?
+        .map_err(|e| fail(e.to_string()))?
         .next()
-        .ok_or_else(|| format!("{host}:{port}: no address"))
+        .ok_or_else(|| fail("no address".into()))
+}
+
+fn listen(rt: &tokio::runtime::Handle, addr: SocketAddr) -> Result<TcpListener, RuntimeError> {
+    rt.block_on(TcpListener::bind(addr))
+        .map_err(|source| RuntimeError::Listen { addr, source })
 }
 
 struct Net {
@@ -113,11 +147,14 @@ impl Outlet for Net {
 }
 
 /// Starts server `myid` of `cfg` on the tokio runtime `rt`.
-pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<Running, String> {
+pub fn start(
+    cfg: &ZooConfig,
+    myid: u64,
+    rt: &tokio::runtime::Handle,
+) -> Result<Running, RuntimeError> {
     let ids = indices(cfg);
     let me = ids.iter().position(|&id| id == myid).unwrap_or(0);
-    let (disk, recovered, warnings) =
-        storage::DataDir::open(&cfg.data_dir, &cfg.data_log_dir).map_err(|e| e.to_string())?;
+    let (disk, recovered, warnings) = storage::DataDir::open(&cfg.data_dir, &cfg.data_log_dir)?;
     for w in warnings {
         tracing::warn!("{w}");
     }
@@ -131,9 +168,7 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
             (Channel::Quorum, entry.quorum_port),
         ] {
             let addr = resolve(&entry.host, port)?;
-            let listener = rt
-                .block_on(TcpListener::bind(addr))
-                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            let listener = listen(rt, addr)?;
             rt.spawn(peer::accept(listener, ids.len(), channel, inbox.clone()));
         }
     }
@@ -160,7 +195,7 @@ pub fn start(cfg: &ZooConfig, myid: u64, rt: &tokio::runtime::Handle) -> Result<
             };
             node::run(actor, me, disk, rx, timers, outlet)
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(RuntimeError::Thread)?;
     Ok(Running {
         inbox,
         thread,
@@ -177,18 +212,20 @@ fn serve_clients(
     rt: &tokio::runtime::Handle,
     inbox: &std::sync::mpsc::Sender<Event>,
     clients: &Arc<client::Registry>,
-) -> Result<SocketAddr, String> {
+) -> Result<SocketAddr, RuntimeError> {
     let client_addr = client_address(cfg, myid)?;
-    let listener = rt
-        .block_on(TcpListener::bind(client_addr))
-        .map_err(|e| format!("cannot listen on {client_addr}: {e}"))?;
-    let client_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = listen(rt, client_addr)?;
+    let client_addr = listener
+        .local_addr()
+        .map_err(|source| RuntimeError::Listen {
+            addr: client_addr,
+            source,
+        })?;
     let four = four::Context {
         whitelist: cfg.four_letter_words.clone(),
         standalone: cfg.standalone(),
         voter,
         conf: conf_lines(cfg, myid, client_addr),
-        connections: clients.clone(),
         data_dir: cfg.data_dir.clone(),
         data_log_dir: cfg.data_log_dir.clone(),
         tick_ms: u64::from(cfg.tick_time),
@@ -212,7 +249,7 @@ fn peer_links(
     me: usize,
     rt: &tokio::runtime::Handle,
     inbox: &Sender<Event>,
-) -> Result<Links, String> {
+) -> Result<Links, RuntimeError> {
     let mut links = HashMap::new();
     for (idx, id) in ids.iter().enumerate().filter(|(i, _)| *i != me) {
         let entry = &cfg.servers[id];
@@ -228,11 +265,13 @@ fn peer_links(
     Ok(links)
 }
 
-fn client_address(cfg: &ZooConfig, myid: u64) -> Result<SocketAddr, String> {
+fn client_address(cfg: &ZooConfig, myid: u64) -> Result<SocketAddr, RuntimeError> {
     if let Some(addr) = cfg.servers.get(&myid).and_then(|s| s.client) {
         return Ok(addr);
     }
-    let port = cfg.client_port.ok_or("clientPort is not set")?;
+    let port = cfg
+        .client_port
+        .ok_or(RuntimeError::Config("clientPort is not set"))?;
     let host = cfg.client_port_address.as_deref().unwrap_or("0.0.0.0");
     resolve(host, port)
 }

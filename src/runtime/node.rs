@@ -13,6 +13,7 @@
 
 use super::storage::{DataDir, ZkDurable};
 use super::timers::Timers;
+use super::{Event, RuntimeError};
 use crate::zab::{Msg, Role, Server, ServerState};
 use crate::zk::server::Input;
 use crate::zk::ZooKeeper;
@@ -21,26 +22,6 @@ use std::borrow::Cow;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// A read-only look at the state between two steps.
-pub type Inspector = Box<dyn FnOnce(&ServerState<ZooKeeper>) + Send>;
-
-/// What reaches the actor loop.
-pub enum Event {
-    /// A message from a peer (`src` < servers) or a client connection.
-    Msg {
-        /// The sender.
-        src: usize,
-        /// The message.
-        msg: Msg<ZooKeeper>,
-    },
-    /// A timer fired (stale generations are ignored).
-    Timer(crate::zab::Timer<crate::zk::server::ZkTimer>, u64),
-    /// A question about the state for the four-letter words; answered without a step.
-    Inspect(Inspector),
-    /// Stop the loop.
-    Stop,
-}
 
 /// `autopurge.*`: every `every`, keep only the newest `retain` snapshots.
 #[derive(Clone, Copy, Debug)]
@@ -76,7 +57,7 @@ pub fn run(
     inbox: Receiver<Event>,
     timers: Timers,
     outlet: Arc<dyn Outlet>,
-) -> Result<(), String> {
+) -> Result<(), RuntimeError> {
     let Disk {
         dir: disk,
         recovered,
@@ -210,10 +191,10 @@ impl Batch {
     }
 
     /// Makes the last save durable, then sends.
-    fn flush(&mut self, outlet: &dyn Outlet) -> Result<(), String> {
+    fn flush(&mut self, outlet: &dyn Outlet) -> Result<(), RuntimeError> {
         if self.disk.dirty() {
             let start = Instant::now();
-            self.disk.commit().map_err(|e| e.to_string())?;
+            self.disk.commit()?;
             let took = start.elapsed();
             if took > Duration::from_millis(50) {
                 tracing::warn!(ms = took.as_millis() as u64, "slow fsync");

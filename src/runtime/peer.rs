@@ -8,7 +8,7 @@
 //! flight on a connection that reset) and the server is told with `Disconnected`, exactly as the
 //! model's environment tells it.
 
-use super::node::Event;
+use super::Event;
 use crate::zab::msg::Channel;
 use crate::zab::Msg;
 use crate::zk::ZooKeeper;

@@ -9,7 +9,7 @@
 //! record anywhere else, or a damaged snapshot without an unbroken chain of logs from an older
 //! one, stops recovery: serving from it could forget what the server acknowledged.
 
-use super::storage::{
+use super::files::{
     log_name, names, read_epoch, read_file, records, snapshot_name, Result, StorageError, ZkDurable,
 };
 use crate::zab::{Durable, Snapshot, Txn, Zxid};

@@ -173,3 +173,16 @@ impl ConnStats {
         self.inner.lock().expect("stats").view.clone()
     }
 }
+
+/// The client port's counters at one moment, for the four-letter words.
+#[derive(Clone, Debug, Default)]
+pub struct ClientStats {
+    /// Each open connection's peer address and counters, by id.
+    pub conns: std::collections::BTreeMap<usize, (std::net::SocketAddr, ConnView)>,
+    /// Frames received from and sent to clients since the server started.
+    pub packets: (u64, u64),
+    /// Request latencies since the server started.
+    pub latency: Latency,
+    /// Milliseconds since the server started.
+    pub uptime_ms: u64,
+}

@@ -8,7 +8,7 @@
 //!   transaction, written after the last record and fsynced; the file is preallocated
 //!   [`PREALLOC`] bytes at a time (zeros after the last record are free space).
 //!
-//! A record is `length (u32 BE) | crc32 of the body (u32 BE) | body (bincode)`.
+//! Each file's content is a sequence of records ([`super::record`]).
 //!
 //! [`DataDir::save`] writes only what changed since the last save: new log entries are
 //! appended; a log that is not an extension of the saved one (a TRUNC, a SNAP) is rewritten.
@@ -16,51 +16,15 @@
 //! ([`super::recovery`]) can fall back to an older snapshot; a snapshot received from the
 //! leader (SNAP) starts a new chain. `autopurge` removes old snapshots with their logs.
 
-use crate::zab::{Durable, Epoch, Snapshot, Txn, Zxid};
+use super::files::{io_err, log_name, names, snapshot_name, Result};
+pub use super::files::{StorageError, ZkDurable};
+use super::record;
+use crate::zab::{Epoch, Snapshot, Txn, Zxid};
 use crate::zk::{DataTree, ZkTxn};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// What the server's storage holds.
-pub type ZkDurable = Durable<DataTree>;
-
-/// A storage error.
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    /// The operating system refused.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: io::Error,
-    },
-    /// A record that is not the torn tail fails its checksum or does not decode.
-    #[error("{path}: corrupt record at byte {offset}: {reason}; refusing to serve from it")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// Where the record starts.
-        offset: u64,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
-pub(super) type Result<T> = std::result::Result<T, StorageError>;
-
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StorageError + '_ {
-    move |source| StorageError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// The largest record accepted when reading (a snapshot may be large; a length beyond this is
-/// corruption).
-const MAX_RECORD: usize = 1 << 31;
 
 /// A server's data directory.
 pub struct DataDir {
@@ -183,7 +147,7 @@ impl DataDir {
                 || Some(durable.log[staged.log_len - 1].zxid) == staged.log_last);
         if extends {
             for txn in &durable.log[staged.log_len..] {
-                self.pending.append.extend(record(txn));
+                self.pending.append.extend(record::encode(txn));
                 self.log_zxids.push(txn.zxid);
             }
         } else {
@@ -249,11 +213,11 @@ impl DataDir {
         let zxid = snapshot.zxid;
         let name = snapshot_name(zxid);
         if !self.dir.join(&name).exists() || zxid != self.saved.snapshot {
-            write_atomic(&self.dir, &name, &record(snapshot))?;
+            write_atomic(&self.dir, &name, &record::encode(snapshot))?;
         }
         let mut buf = Vec::new();
         for txn in log {
-            buf.extend(record(txn));
+            buf.extend(record::encode(txn));
         }
         write_atomic(&self.log_dir, &log_name(zxid), &buf)?;
         if let Some(old) = self.log.take() {
@@ -367,19 +331,6 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
         .map_err(io_err(dir))
 }
 
-/// The zxids of the files `prefix.<zxid>` in `dir`, in order.
-pub(super) fn names(dir: &Path, prefix: &str) -> Result<Vec<Zxid>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
-        let name = entry.map_err(io_err(dir))?.file_name();
-        if let Some(z) = parse_name(&name.to_string_lossy(), prefix) {
-            out.push(z);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 fn summary(d: &ZkDurable) -> Saved {
     Saved {
         accepted_epoch: d.accepted_epoch,
@@ -388,112 +339,4 @@ fn summary(d: &ZkDurable) -> Saved {
         log_len: d.log.len(),
         log_last: d.log.last().map(|t| t.zxid),
     }
-}
-
-pub(super) fn snapshot_name(z: Zxid) -> String {
-    format!("snapshot.{:x}", z.0)
-}
-
-pub(super) fn log_name(z: Zxid) -> String {
-    format!("log.{:x}", z.0)
-}
-
-fn parse_name(name: &str, prefix: &str) -> Option<Zxid> {
-    let hex = name.strip_prefix(prefix)?;
-    u64::from_str_radix(hex, 16).ok().map(Zxid)
-}
-
-/// Encodes one record.
-fn record<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    let body = bincode::serialize(value).expect("in-memory values serialize");
-    let mut out = Vec::with_capacity(body.len() + 8);
-    out.extend((body.len() as u32).to_be_bytes());
-    out.extend(crc32fast::hash(&body).to_be_bytes());
-    out.extend(body);
-    out
-}
-
-/// How a sequence of records ends.
-pub(super) struct End {
-    /// Where the valid records end.
-    pub valid: u64,
-    /// Whether a torn record (a crash during an append) follows them.
-    pub torn: bool,
-}
-
-/// The records of `bytes` and where they end. Zeros after the last record are preallocated
-/// space, not data; a record cut short or failing its checksum with only zeros (or nothing)
-/// after it is a torn append; anything else that does not read back is corruption.
-pub(super) fn records<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    bytes: &[u8],
-) -> Result<(Vec<T>, End)> {
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    let zeros = |from: usize| {
-        bytes
-            .get(from..)
-            .map_or(true, |r| r.iter().all(|&b| b == 0))
-    };
-    let end = |at: usize, torn: bool| End {
-        valid: at as u64,
-        torn,
-    };
-    while at < bytes.len() {
-        let bad = |reason: &str| StorageError::Corrupt {
-            path: path.to_path_buf(),
-            offset: at as u64,
-            reason: reason.to_string(),
-        };
-        let rest = &bytes[at..];
-        let len = rest
-            .get(..4)
-            .map(|h| u32::from_be_bytes(h.try_into().expect("4 bytes")) as usize);
-        if len == Some(0) || (len.is_none() && zeros(at)) {
-            if zeros(at) {
-                return Ok((out, end(at, false)));
-            }
-            return Err(bad("a record of length 0"));
-        }
-        let complete = len.is_some_and(|len| len <= MAX_RECORD && rest.len() >= 8 + len);
-        if !complete {
-            // The tail is shorter than the record it announces: a torn append.
-            return Ok((out, end(at, true)));
-        }
-        let len = len.expect("complete");
-        let crc = u32::from_be_bytes(rest[4..8].try_into().expect("4 bytes"));
-        let body = &rest[8..8 + len];
-        if crc32fast::hash(body) != crc {
-            if zeros(at + 8 + len) {
-                return Ok((out, end(at, true)));
-            }
-            return Err(bad("checksum mismatch"));
-        }
-        out.push(bincode::deserialize(body).map_err(|e| bad(&e.to_string()))?);
-        at += 8 + len;
-    }
-    Ok((out, end(at, false)))
-}
-
-pub(super) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut buf))
-        .map_err(io_err(path))?;
-    Ok(buf)
-}
-
-pub(super) fn read_epoch(dir: &Path, name: &str) -> Result<Option<Epoch>> {
-    let path = dir.join(name);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = String::from_utf8_lossy(&read_file(&path)?)
-        .trim()
-        .to_string();
-    text.parse().map(Some).map_err(|_| StorageError::Corrupt {
-        path,
-        offset: 0,
-        reason: format!("not an epoch: {text:?}"),
-    })
 }

@@ -4,7 +4,7 @@
 //! generation and schedules an [`Event::Timer`] with it; a firing whose generation is no longer
 //! the timer's current one is ignored, and a fired timer is no longer set (as in the model).
 
-use super::node::Event;
+use super::Event;
 use crate::zk::server::ZkTimer;
 
 type Timer = crate::zab::Timer<ZkTimer>;
