@@ -16,6 +16,7 @@ mod runtime_units;
 mod rust_client;
 mod service;
 mod storage;
+mod storage_format;
 mod support;
 mod zk_acl;
 mod zk_cluster;

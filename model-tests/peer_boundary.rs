@@ -58,7 +58,7 @@ fn start() -> Ensemble {
 /// Opens a peer connection to `to` as the impostor and sends `msg` on it.
 fn send_as_peer(to: SocketAddr, msg: &Msg<ZooKeeper>) -> TcpStream {
     let mut s = TcpStream::connect(to).unwrap();
-    s.write_all(&IMPOSTOR.to_be_bytes()).unwrap();
+    s.write_all(&peer::handshake(IMPOSTOR as usize)).unwrap();
     s.write_all(&peer::encode(msg)).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();

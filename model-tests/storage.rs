@@ -45,10 +45,12 @@ fn log_file(dir: &Path) -> PathBuf {
     dir.join("version-2").join("log.0")
 }
 
-/// Where the records of a log end (`length | crc | body` each; zeros after them).
+/// Where the records of a log end (the 8-byte header, then `length | crc | body` each; zeros
+/// after them).
 fn records_end(path: &Path) -> u64 {
     let bytes = std::fs::read(path).unwrap();
-    let mut at = 0;
+    assert_eq!(bytes[..8], zabkeeper::runtime::record::header());
+    let mut at = 8;
     while let Some(header) = bytes.get(at..at + 4) {
         let len = u32::from_be_bytes(header.try_into().unwrap()) as usize;
         if len == 0 {
@@ -128,11 +130,12 @@ fn a_corrupt_record_before_the_tail_stops_recovery() {
     drop(d);
     let path = log_file(&dir);
     let f = OpenOptions::new().write(true).open(&path).unwrap();
-    let byte = std::fs::read(&path).unwrap()[12];
-    f.write_all_at(&[byte ^ 0xff], 12).unwrap(); // inside the first record's body
+    // The header (8 bytes), then the first record: length, checksum, body from byte 16.
+    let byte = std::fs::read(&path).unwrap()[20];
+    f.write_all_at(&[byte ^ 0xff], 20).unwrap(); // inside the first record's body
     drop(f);
     match DataDir::open(&dir, &dir) {
-        Err(StorageError::Corrupt { offset, .. }) => assert_eq!(offset, 0),
+        Err(StorageError::Corrupt { offset, .. }) => assert_eq!(offset, 8),
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("served from a corrupt log"),
     }

@@ -1,8 +1,9 @@
 //! Connections between servers: one TCP connection per direction and port, as `zoo.cfg`
 //! names them (election traffic on the election port, the rest on the quorum port).
 //!
-//! A connection starts with a handshake naming the sender (its index, 8 bytes, big-endian),
-//! then carries frames `length (u32 BE) | message (bincode)`. An outbound link connects, and
+//! A connection starts with a handshake: [`HANDSHAKE_MAGIC`], the peer protocol's version
+//! (u32 BE) and the sender's index (u64 BE); then it carries frames `length (u32 BE) |
+//! message (postcard)`. docs/storage.md describes the bytes. An outbound link connects, and
 //! reconnects with backoff; messages wait while it is down. When an established quorum
 //! connection breaks in either direction, the messages queued on it are dropped (they were in
 //! flight on a connection that reset) and the server is told with `Disconnected`, exactly as the
@@ -19,6 +20,21 @@ use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// The first bytes a server sends on a connection to another.
+pub const HANDSHAKE_MAGIC: [u8; 4] = *b"ZABP";
+/// The version of the peer protocol (messages and their encoding); servers of different
+/// versions do not talk.
+pub const PEER_VERSION: u32 = 2;
+
+/// The handshake server `me` opens a connection with.
+pub fn handshake(me: usize) -> [u8; 16] {
+    let mut h = [0u8; 16];
+    h[..4].copy_from_slice(&HANDSHAKE_MAGIC);
+    h[4..8].copy_from_slice(&PEER_VERSION.to_be_bytes());
+    h[8..].copy_from_slice(&(me as u64).to_be_bytes());
+    h
+}
 
 /// The largest peer frame accepted (a SNAP carries a whole tree).
 const MAX_PEER_FRAME: usize = 512 << 20;
@@ -60,7 +76,7 @@ async fn outbound(
         backoff = Duration::from_millis(20);
         let _ = stream.set_nodelay(true);
         tracing::debug!(peer, ?channel, %addr, "connected");
-        if stream.write_all(&(me as u64).to_be_bytes()).await.is_err() {
+        if stream.write_all(&handshake(me)).await.is_err() {
             continue;
         }
         let (mut rd, mut wr) = stream.into_split();
@@ -117,6 +133,14 @@ pub enum PeerError {
     /// The connection ended before the sender named itself.
     #[error("no handshake: {0}")]
     NoHandshake(std::io::Error),
+    /// The handshake is not this peer protocol's, or another version of it.
+    #[error("handshake of another protocol or version (magic {magic:02x?}, version {version})")]
+    Version {
+        /// The first four bytes.
+        magic: [u8; 4],
+        /// The version announced.
+        version: u32,
+    },
     /// The handshake names a server the configuration does not have.
     #[error("handshake names unknown server {0}")]
     UnknownServer(usize),
@@ -162,7 +186,7 @@ pub enum PeerError {
 
 /// Encodes `msg` as a peer frame (length, then the message).
 pub fn encode(msg: &M) -> Vec<u8> {
-    let body = bincode::serialize(msg).expect("messages serialize");
+    let body = postcard::to_stdvec(msg).expect("messages serialize");
     let mut frame = (body.len() as u32).to_be_bytes().to_vec();
     frame.extend(body);
     frame
@@ -171,7 +195,7 @@ pub fn encode(msg: &M) -> Vec<u8> {
 /// Decodes a frame's body that server `src` sent on `channel`, and lets through only what a
 /// server may send there: the trust boundary between servers.
 pub fn decode(src: usize, channel: Channel, body: &[u8]) -> Result<M, PeerError> {
-    let msg: M = bincode::deserialize(body).map_err(|e| PeerError::Undecodable {
+    let msg: M = postcard::from_bytes(body).map_err(|e| PeerError::Undecodable {
         src,
         reason: e.to_string(),
     })?;
@@ -191,12 +215,17 @@ async fn inbound(
     channel: Channel,
     inbox: &Sender<Event>,
 ) -> Result<(), PeerError> {
-    let mut id = [0u8; 8];
+    let mut h = [0u8; 16];
     stream
-        .read_exact(&mut id)
+        .read_exact(&mut h)
         .await
         .map_err(PeerError::NoHandshake)?;
-    let src = u64::from_be_bytes(id) as usize;
+    let magic: [u8; 4] = h[..4].try_into().expect("4 bytes");
+    let version = u32::from_be_bytes(h[4..8].try_into().expect("4 bytes"));
+    if magic != HANDSHAKE_MAGIC || version != PEER_VERSION {
+        return Err(PeerError::Version { magic, version });
+    }
+    let src = u64::from_be_bytes(h[8..].try_into().expect("8 bytes")) as usize;
     if src >= servers {
         return Err(PeerError::UnknownServer(src));
     }

@@ -1,14 +1,44 @@
-//! The record codec of the data directory: a record is `length (u32 BE) | crc32 of the body
-//! (u32 BE) | body (bincode)`, and a file is a sequence of records, possibly followed by
-//! preallocated zeros.
+//! The record codec of the data directory (docs/storage.md describes the bytes).
+//!
+//! A file of format 2 starts with an 8-byte header, [`MAGIC`] then the format version (u32 BE),
+//! and holds records: `length (u32 BE) | crc32 of the body (u32 BE) | body`, the body being
+//! the value in postcard's encoding. Format 1 (zabkeeper before the header; bodies in bincode
+//! 1's encoding) had no header; its files are still read, never written. Read as a record
+//! length, the magic number exceeds [`MAX_RECORD`], so no format-1 file starts with it.
+//!
+//! A log file may end in preallocated zeros after its last record.
+
+/// The first four bytes of a file of format 2 or later.
+pub const MAGIC: [u8; 4] = [0xFA, b'Z', b'K', b'D'];
+/// The format this code writes.
+pub const VERSION: u32 = 2;
+/// The header's length.
+pub const HEADER_LEN: usize = 8;
 
 /// The largest record accepted when reading (a snapshot may be large; a length beyond this is
 /// corruption).
 const MAX_RECORD: usize = 1 << 31;
 
-/// Encodes one record.
+/// How a file's records are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// No header; bodies in bincode 1's encoding (read only).
+    Bincode1,
+    /// The header; bodies in postcard 1's encoding.
+    Postcard2,
+}
+
+/// The header every file this code writes starts with.
+pub fn header() -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..4].copy_from_slice(&MAGIC);
+    h[4..].copy_from_slice(&VERSION.to_be_bytes());
+    h
+}
+
+/// Encodes one record of format 2.
 pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    let body = bincode::serialize(value).expect("in-memory values serialize");
+    let body = postcard::to_stdvec(value).expect("in-memory values serialize");
     let mut out = Vec::with_capacity(body.len() + 8);
     out.extend((body.len() as u32).to_be_bytes());
     out.extend(crc32fast::hash(&body).to_be_bytes());
@@ -18,10 +48,12 @@ pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
 
 /// How a sequence of records ends.
 pub struct End {
-    /// Where the valid records end.
+    /// Where the valid records end (an offset in the file, the header included).
     pub valid: u64,
     /// Whether a torn record (a crash during an append) follows them.
     pub torn: bool,
+    /// How the file's records are encoded.
+    pub format: Format,
 }
 
 /// Bytes that are not a sequence of records, and not a torn append either.
@@ -33,12 +65,38 @@ pub struct Corrupt {
     pub reason: String,
 }
 
-/// The records of `bytes` and where they end. Zeros after the last record are preallocated
-/// space, not data; a record cut short or failing its checksum with only zeros (or nothing)
-/// after it is a torn append; anything else that does not read back is corruption.
+/// The format of a file that starts with `bytes`, and where its records start.
+pub fn format_of(bytes: &[u8]) -> Result<(Format, usize), Corrupt> {
+    if !bytes.starts_with(&MAGIC) {
+        return Ok((Format::Bincode1, 0));
+    }
+    let corrupt = |reason: String| Corrupt { offset: 0, reason };
+    let version = bytes
+        .get(4..HEADER_LEN)
+        .map(|v| u32::from_be_bytes(v.try_into().expect("4 bytes")))
+        .ok_or_else(|| corrupt("a header cut short".into()))?;
+    match version {
+        2 => Ok((Format::Postcard2, HEADER_LEN)),
+        v => Err(corrupt(format!(
+            "written in format {v}; this server reads formats 1 and {VERSION}"
+        ))),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(format: Format, body: &[u8]) -> Result<T, String> {
+    match format {
+        Format::Bincode1 => bincode::deserialize(body).map_err(|e| e.to_string()),
+        Format::Postcard2 => postcard::from_bytes(body).map_err(|e| e.to_string()),
+    }
+}
+
+/// The records of a whole file and where they end. Zeros after the last record are
+/// preallocated space, not data; a record cut short or failing its checksum with only zeros
+/// (or nothing) after it is a torn append; anything else that does not read back is corruption.
 pub fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(Vec<T>, End), Corrupt> {
+    let (format, start) = format_of(bytes)?;
     let mut out = Vec::new();
-    let mut at = 0usize;
+    let mut at = start;
     let zeros = |from: usize| {
         bytes
             .get(from..)
@@ -47,6 +105,7 @@ pub fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(Vec<T
     let end = |at: usize, torn: bool| End {
         valid: at as u64,
         torn,
+        format,
     };
     while at < bytes.len() {
         let bad = |reason: &str| Corrupt {
@@ -77,7 +136,7 @@ pub fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(Vec<T
             }
             return Err(bad("checksum mismatch"));
         }
-        out.push(bincode::deserialize(body).map_err(|e| bad(&e.to_string()))?);
+        out.push(decode(format, body).map_err(|e| bad(&e))?);
         at += 8 + len;
     }
     Ok((out, end(at, false)))

@@ -12,6 +12,7 @@
 use super::files::{
     log_name, names, read_epoch, read_file, records, snapshot_name, Result, StorageError, ZkDurable,
 };
+use super::record::{End, Format};
 use crate::zab::{Durable, Snapshot, Txn, Zxid};
 use crate::zk::{DataTree, ZkTxn};
 use std::fs::OpenOptions;
@@ -26,6 +27,9 @@ pub struct Recovered {
     pub damaged: Vec<Zxid>,
     /// Where the records of the newest log end (preallocated zeros may follow).
     pub log_end: u64,
+    /// How the newest log is encoded (a log of format 1, or a missing one, is written afresh
+    /// before anything is appended).
+    pub log_format: Format,
 }
 
 /// Recovers the durable state of `dir` (snapshots, epochs) and `log_dir` (logs); `None` when
@@ -44,7 +48,8 @@ pub fn load(dir: &Path, log_dir: &Path, warnings: &mut Vec<String>) -> Result<Op
     for i in (0..snaps.len()).rev() {
         match read_snapshot(dir, snaps[i]) {
             Ok(snapshot) => {
-                let (log, log_end) = match (chain(log_dir, &snaps[i..], warnings), first_error) {
+                let chained = chain(log_dir, &snaps[i..], warnings);
+                let (log, log_end, log_format) = match (chained, first_error) {
                     (Ok(chain), _) => chain,
                     // The newest snapshot was fine: its own log is what failed.
                     (Err(e), None) => return Err(e),
@@ -67,6 +72,7 @@ pub fn load(dir: &Path, log_dir: &Path, warnings: &mut Vec<String>) -> Result<Op
                     durable,
                     damaged,
                     log_end,
+                    log_format,
                 }));
             }
             Err(e) => {
@@ -118,7 +124,7 @@ fn chain(
     log_dir: &Path,
     snaps: &[Zxid],
     warnings: &mut Vec<String>,
-) -> Result<(Vec<Txn<ZkTxn>>, u64)> {
+) -> Result<(Vec<Txn<ZkTxn>>, u64, Format)> {
     let mut out = Vec::new();
     for pair in snaps.windows(2) {
         let (from, to) = (pair[0], pair[1]);
@@ -138,7 +144,7 @@ fn chain(
     }
     let (newest, end) = newest_log(log_dir, *snaps.last().expect("a snapshot"), warnings)?;
     out.extend(newest);
-    Ok((out, end))
+    Ok((out, end.valid, end.format))
 }
 
 /// The log after the newest snapshot and where its records end, a torn tail cut off with a
@@ -147,7 +153,7 @@ fn newest_log(
     log_dir: &Path,
     zxid: Zxid,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<Txn<ZkTxn>>, u64)> {
+) -> Result<(Vec<Txn<ZkTxn>>, End)> {
     let path = log_dir.join(log_name(zxid));
     let bytes = if path.exists() {
         read_file(&path)?
@@ -169,5 +175,5 @@ fn newest_log(
         f.set_len(at).map_err(io)?;
         f.sync_all().map_err(io)?;
     }
-    Ok((log, end.valid))
+    Ok((log, end))
 }

@@ -8,7 +8,8 @@
 //!   transaction, written after the last record and fsynced; the file is preallocated
 //!   [`PREALLOC`] bytes at a time (zeros after the last record are free space).
 //!
-//! Each file's content is a sequence of records ([`super::record`]).
+//! Each file's content is a header and a sequence of records ([`super::record`]; the bytes are
+//! described in docs/storage.md).
 //!
 //! [`DataDir::save`] writes only what changed since the last save: new log entries are
 //! appended; a log that is not an extension of the saved one (a TRUNC, a SNAP) is rewritten.
@@ -18,7 +19,7 @@
 
 use super::files::{io_err, log_name, names, snapshot_name, Result};
 pub use super::files::{StorageError, ZkDurable};
-use super::record;
+use super::record::{self, Format};
 use crate::zab::{Epoch, Snapshot, Txn, Zxid};
 use crate::zk::{DataTree, ZkTxn};
 use std::fs::{self, File, OpenOptions};
@@ -101,10 +102,19 @@ impl DataDir {
         d.saved = summary(&durable);
         d.staged = summary(&durable);
         d.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
-        if recovered.damaged.is_empty() {
+        if recovered.damaged.is_empty() && recovered.log_format == Format::Postcard2 {
             let path = d.log_path(durable.snapshot.zxid);
             d.log = Some(LogFile::open(path, recovered.log_end)?);
         } else {
+            if recovered.log_format != Format::Postcard2 {
+                // Appends go only to a log of the format this code writes: the newest log is
+                // written afresh (older files stay as they are, and are still read).
+                warnings.push(format!(
+                    "{}: format 1 (or missing); written again in format {}",
+                    d.log_path(durable.snapshot.zxid).display(),
+                    record::VERSION
+                ));
+            }
             // Keep the damaged snapshots aside (renamed), and write the recovered chain as the
             // recovered snapshot's log.
             for z in recovered.damaged {
@@ -213,9 +223,11 @@ impl DataDir {
         let zxid = snapshot.zxid;
         let name = snapshot_name(zxid);
         if !self.dir.join(&name).exists() || zxid != self.saved.snapshot {
-            write_atomic(&self.dir, &name, &record::encode(snapshot))?;
+            let mut bytes = record::header().to_vec();
+            bytes.extend(record::encode(snapshot));
+            write_atomic(&self.dir, &name, &bytes)?;
         }
-        let mut buf = Vec::new();
+        let mut buf = record::header().to_vec();
         for txn in log {
             buf.extend(record::encode(txn));
         }
