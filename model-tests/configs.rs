@@ -53,8 +53,10 @@ fn heartbeat_is_exhaustively_safe() {
     // DFS figure, which depends on the order actions are listed in (docs/model-checking.md has
     // the BFS one). It moved from 7,297,976 when ACKEPOCH and UPTODATE began to count as word
     // from the peer (the runtime found that a learner synced just before the leader's tick
-    // was dropped as silent).
-    assert_eq!(run.unique_states, 7_160_216);
+    // was dropped as silent), and from 7,160,216 when the follower's phases began to carry
+    // their own fields: a PING that reached a follower before Broadcast no longer sets a
+    // `heard` flag that UPTODATE overwrote unread (states that differed only there are one).
+    assert_eq!(run.unique_states, 6_722_995);
 }
 
 #[test]
@@ -64,7 +66,9 @@ fn runtime_bounded_is_exhaustively_safe() {
     // gives up; both witnesses must be found and every property hold.
     let run = run(configs::runtime_bounded());
     assert_all_pass(&run);
-    assert_eq!(run.unique_states, 2_155_163);
+    // 2,155,163 until the follower's phases carried their own fields: `retried` no longer
+    // outlives Discovery, nor `heard` reaches back before Broadcast (neither was read there).
+    assert_eq!(run.unique_states, 1_933_629);
 }
 
 #[test]

@@ -65,6 +65,9 @@ pub struct CheckArgs {
     /// Override the highest epoch any server may accept.
     #[arg(long)]
     pub max_epoch: Option<u32>,
+    /// Bound the heartbeat ticks fired in all (as `runtime-bounded` does with 4).
+    #[arg(long)]
+    pub max_ticks: Option<u8>,
 }
 
 impl CheckArgs {
@@ -84,6 +87,7 @@ impl CheckArgs {
             crashes: None,
             resets: None,
             max_epoch: None,
+            max_ticks: None,
         }
     }
 
@@ -103,6 +107,7 @@ impl CheckArgs {
         b.crashes = self.crashes.unwrap_or(b.crashes);
         b.resets = self.resets.unwrap_or(b.resets);
         b.max_epoch = self.max_epoch.unwrap_or(b.max_epoch);
+        b.max_ticks = self.max_ticks.unwrap_or(b.max_ticks);
         cfg
     }
 }
@@ -146,7 +151,12 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
     let mut all_ok = true;
     for name in names {
         if let Some(mut cfg) = ServiceConfig::named(name) {
-            if args.writes.is_some() || args.resets.is_some() || args.max_epoch.is_some() {
+            let others = [
+                args.writes.is_some(),
+                args.resets.is_some(),
+                args.max_epoch.is_some(),
+            ];
+            if others.contains(&true) || args.max_ticks.is_some() {
                 return Err(format!(
                     "`{name}` takes only --crashes among the bound overrides"
                 ));

@@ -99,7 +99,8 @@ where
         }
         let busy = A::server(&state.actor_states[d]).is_some_and(|st| {
             matches!(&st.role,
-                Role::Following(f) if f.leader == usize::from(src) && !f.steps.is_empty())
+                Role::Following(f) if f.leader == usize::from(src)
+                    && f.syncing().is_some_and(|s| !s.steps.is_empty()))
         });
         for channel in [Channel::Election, Channel::Quorum] {
             if busy && channel == Channel::Quorum {

@@ -11,7 +11,7 @@ use crate::zab::{Phase, Role};
 /// up to its own epoch.
 pub fn holds(_: &ZabModel, state: &State) -> bool {
     live(state).all(|s| match &s.role {
-        Role::Leading(l) if l.phase >= Phase::Synchronization => {
+        Role::Leading(l) if l.phase() >= Phase::Synchronization => {
             let h = held(s);
             let epoch = s.durable.current_epoch;
             state

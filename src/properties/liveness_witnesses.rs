@@ -3,7 +3,7 @@
 
 use super::live;
 use crate::model::{State, ZabModel};
-use crate::zab::{Msg, Phase, Role, SyncMode};
+use crate::zab::{FollowerPhase, Msg, Phase, Role, SyncMode};
 use stateright::actor::Network;
 
 /// Some server is an established leader.
@@ -24,7 +24,9 @@ pub fn recovered_and_rejoined(_: &ZabModel, state: &State) -> bool {
 
 /// A follower that got no LEADERINFO sent FOLLOWERINFO again (FLE with heartbeats).
 pub fn followerinfo_resent(_: &ZabModel, state: &State) -> bool {
-    live(state).any(|s| matches!(&s.role, Role::Following(f) if f.retried))
+    live(state).any(|s| {
+        matches!(&s.role, Role::Following(f) if matches!(f.phase, FollowerPhase::Discovery { retried: true }))
+    })
 }
 
 /// Some voter voted in a second election round though no server crashed and no connection

@@ -16,7 +16,7 @@ pub fn holds(_: &ZabModel, state: &State) -> bool {
         let leads_same_epoch = matches!(l.role, Role::Leading(_))
             && !state.crashed[following.leader]
             && l.durable.current_epoch == f.durable.current_epoch;
-        if !following.acked_new_leader || !leads_same_epoch {
+        if !following.acked_new_leader() || !leads_same_epoch {
             return true;
         }
         let (fh, lh) = (held(f), held(l));

@@ -8,7 +8,7 @@
 //! INFORM to observers; learners deliver in zxid order.
 
 use super::election::go_looking;
-use super::state::{Phase, Role, ServerState};
+use super::state::{Following, LeaderPhase, Leading, Phase, Role, ServerState};
 use super::types::{Txn, Zxid};
 use super::{send, Bug, Config, Msg, Op, Out, Service, Timer};
 use std::borrow::Cow;
@@ -24,10 +24,10 @@ pub fn process_client_write<S: Service>(
     o: &mut Out<S>,
 ) {
     match &state.role {
-        Role::Leading(l) if l.phase == Phase::Broadcast => {
+        Role::Leading(l) if l.phase() == Phase::Broadcast => {
             leader_propose(cfg, state.to_mut(), req, o)
         }
-        Role::Following(f) if f.phase == Phase::Broadcast => send(o, f.leader, Msg::Request(req)),
+        Role::Following(f) if f.phase() == Phase::Broadcast => send(o, f.leader, Msg::Request(req)),
         _ => {}
     }
 }
@@ -41,7 +41,7 @@ pub fn leader_process_request<S: Service>(
     o: &mut Out<S>,
 ) {
     match &state.role {
-        Role::Leading(l) if l.phase == Phase::Broadcast && l.synced.contains(&src) => {
+        Role::Leading(l) if l.phase() == Phase::Broadcast && l.synced.contains(&src) => {
             leader_propose(cfg, state.to_mut(), req, o)
         }
         _ => {}
@@ -93,9 +93,8 @@ pub fn follower_process_proposal<S: Service>(
     let st = state.to_mut();
     let zxid = txn.zxid;
     if cfg.fine_grained {
-        let following = st.following_mut().expect("following");
-        if following.phase == Phase::Synchronization {
-            following.uncommitted.push(zxid);
+        if let Some(sync) = st.following_mut().and_then(Following::syncing_mut) {
+            sync.uncommitted.push(zxid);
         }
         st.writer.push(txn);
         o.set_timer(Timer::Flush, Duration::ZERO..Duration::ZERO);
@@ -123,7 +122,7 @@ pub fn follower_flush<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>,
     st.durable.append_newer(&written);
     o.save(st.durable.clone());
     if let Role::Following(f) = &st.role {
-        if f.acked_new_leader && cfg.is_voter(st.id) {
+        if f.acked_new_leader() && cfg.is_voter(st.id) {
             for txn in &written {
                 send(o, f.leader, Msg::Ack(txn.zxid));
             }
@@ -160,7 +159,7 @@ pub fn leader_try_commit<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &
         let Role::Leading(leading) = &mut st.role else {
             return;
         };
-        if leading.phase != Phase::Broadcast {
+        if leading.phase() != Phase::Broadcast {
             return;
         }
         let Some((&zxid, ackers)) = leading.acks.first_key_value() else {
@@ -198,8 +197,8 @@ pub fn follower_process_commit<S: Service>(
     o: &mut Out<S>,
 ) {
     let syncing = match &state.role {
-        Role::Following(f) if f.leader == src && f.acked_new_leader => {
-            cfg.fine_grained && f.phase == Phase::Synchronization
+        Role::Following(f) if f.leader == src && f.acked_new_leader() => {
+            cfg.fine_grained && f.phase() == Phase::Synchronization
         }
         _ => return,
     };
@@ -207,18 +206,17 @@ pub fn follower_process_commit<S: Service>(
         return;
     }
     let st = state.to_mut();
-    if syncing {
+    if let (true, Some(sync)) = (syncing, st.following_mut().and_then(Following::syncing_mut)) {
         // Before UPTODATE a COMMIT is matched with the oldest synced proposal awaiting one
         // (ZooKeeper only warns when they differ, and fails when there is none).
-        let following = st.following_mut().expect("following");
-        match following.uncommitted.first() {
+        match sync.uncommitted.first() {
             None => {
                 st.fault = Some("COMMIT during sync with no pending proposal");
                 go_looking(cfg, st, None, o);
                 return;
             }
             Some(&head) if head == zxid => {
-                following.uncommitted.remove(0);
+                sync.uncommitted.remove(0);
             }
             Some(_) => {}
         }
@@ -280,8 +278,13 @@ pub fn leader_process_sync<S: Service>(
     if last <= state.committed {
         return leader_send_sync(cfg, state, src, handle, o);
     }
-    let leading = state.to_mut().leading_mut().expect("leading");
-    leading.syncs.push((last, src, handle));
+    if let Role::Leading(Leading {
+        phase: LeaderPhase::Broadcast { syncs, .. },
+        ..
+    }) = &mut state.to_mut().role
+    {
+        syncs.push((last, src, handle));
+    }
 }
 
 /// ZooKeeper's `Leader.sendSync` for the syncs whose proposal has committed, at the end of the
@@ -292,15 +295,25 @@ pub(crate) fn leader_release_syncs<S: Service>(
     o: &mut Out<S>,
 ) {
     let committed = state.committed;
+    let ready = |syncs: &[(Zxid, usize, usize)]| syncs.iter().any(|&(z, _, _)| z <= committed);
     match &state.role {
-        Role::Leading(l) if l.syncs.iter().any(|&(z, _, _)| z <= committed) => {}
+        Role::Leading(Leading {
+            phase: LeaderPhase::Broadcast { syncs, .. },
+            ..
+        }) if ready(syncs) => {}
         _ => return,
     }
-    let leading = state.to_mut().leading_mut().expect("leading");
-    let (ready, wait) = std::mem::take(&mut leading.syncs)
+    let Role::Leading(Leading {
+        phase: LeaderPhase::Broadcast { syncs, .. },
+        ..
+    }) = &mut state.to_mut().role
+    else {
+        return;
+    };
+    let (ready, wait) = std::mem::take(syncs)
         .into_iter()
         .partition::<Vec<_>, _>(|&(z, _, _)| z <= committed);
-    leading.syncs = wait;
+    *syncs = wait;
     for (_, server, handle) in ready {
         leader_send_sync(cfg, state, server, handle, o);
     }

@@ -7,7 +7,7 @@
 //! recent than the leader's makes the leader give up, as ZooKeeper's `waitForEpochAck` does.
 
 use super::election::go_looking;
-use super::state::{Leading, Phase, Role, ServerState};
+use super::state::{FollowerPhase, LeaderPhase, Leading, Phase, Role, ServerState};
 use super::sync::leader_sync_learner;
 use super::types::{Epoch, Zxid};
 use super::{send, Config, Msg, Out, Service};
@@ -29,7 +29,7 @@ pub fn leader_process_followerinfo<S: Service>(
     // A new connection from this learner replaces any earlier one.
     leading.forget(src);
     leading.cepoch.insert(src, accepted_epoch);
-    match leading.new_epoch {
+    match leading.new_epoch() {
         Some(epoch) => send(o, src, Msg::LeaderInfo { epoch }),
         None => leader_try_decide_epoch(cfg, st, o),
     }
@@ -42,11 +42,13 @@ pub fn leader_try_decide_epoch<S: Service>(cfg: &Config, st: &mut ServerState<S>
     let Role::Leading(leading) = &mut st.role else {
         return;
     };
-    if leading.new_epoch.is_some() || !cfg.is_quorum_of(leading.cepoch.keys()) {
+    if leading.new_epoch().is_some() || !cfg.is_quorum_of(leading.cepoch.keys()) {
         return;
     }
     let epoch = leading.cepoch.values().max().copied().unwrap_or(0) + 1;
-    leading.new_epoch = Some(epoch);
+    leading.phase = LeaderPhase::Discovery {
+        new_epoch: Some(epoch),
+    };
     leading.ackepoch.insert(id, (last_zxid, true));
     for &learner in leading.cepoch.keys().filter(|&&p| p != id) {
         send(o, learner, Msg::LeaderInfo { epoch });
@@ -65,7 +67,7 @@ pub fn follower_process_leaderinfo<S: Service>(
     o: &mut Out<S>,
 ) {
     match &state.role {
-        Role::Following(f) if f.leader == src && f.phase == Phase::Discovery => {}
+        Role::Following(f) if f.leader == src && f.phase() == Phase::Discovery => {}
         _ => return,
     }
     let st = state.to_mut();
@@ -79,7 +81,8 @@ pub fn follower_process_leaderinfo<S: Service>(
         st.durable.accepted_epoch = epoch;
         o.save(st.durable.clone());
     }
-    st.following_mut().expect("following").phase = Phase::Synchronization;
+    st.following_mut().expect("following").phase =
+        FollowerPhase::Synchronization(Default::default());
     let msg = Msg::AckEpoch {
         current_epoch: st.durable.current_epoch,
         // The vote's zxid: the last logged one (stale in memory with ZOOKEEPER-2845).
@@ -101,7 +104,7 @@ pub fn leader_process_ackepoch<S: Service>(
     o: &mut Out<S>,
 ) {
     match &state.role {
-        Role::Leading(l) if l.new_epoch.is_some() && l.cepoch.contains_key(&src) => {}
+        Role::Leading(l) if l.new_epoch().is_some() && l.cepoch.contains_key(&src) => {}
         _ => return,
     }
     let st = state.to_mut();
@@ -112,7 +115,7 @@ pub fn leader_process_ackepoch<S: Service>(
     }
     let leading = st.leading_mut().expect("leading");
     leading.ackepoch.insert(src, (summary.1, fresh));
-    if leading.phase == Phase::Discovery {
+    if leading.phase() == Phase::Discovery {
         leader_try_establish_epoch(cfg, st, o);
     } else {
         leader_sync_learner(cfg, st, src, o);
@@ -130,11 +133,16 @@ fn leader_try_establish_epoch<S: Service>(cfg: &Config, st: &mut ServerState<S>,
         .iter()
         .filter(|(_, (_, f))| *f)
         .map(|(id, _)| id);
-    if leading.phase != Phase::Discovery || !cfg.is_quorum_of(fresh) {
+    let LeaderPhase::Discovery {
+        new_epoch: Some(epoch),
+    } = leading.phase
+    else {
+        return;
+    };
+    if !cfg.is_quorum_of(fresh) {
         return;
     }
-    let epoch = leading.new_epoch.expect("epoch chosen");
-    leading.phase = Phase::Synchronization;
+    leading.phase = LeaderPhase::Synchronization { epoch };
     leading.ackld.insert(st.id);
     let learners: Vec<usize> = leading.ackepoch.keys().copied().collect();
     st.durable.current_epoch = epoch;
@@ -148,10 +156,7 @@ fn leader_try_establish_epoch<S: Service>(cfg: &Config, st: &mut ServerState<S>,
 
 /// The leader-side data of a freshly elected leader.
 pub fn new_leading(id: usize, accepted_epoch: Epoch) -> Leading {
-    let mut leading = Leading {
-        phase: Phase::Discovery,
-        ..Leading::default()
-    };
+    let mut leading = Leading::default();
     leading.cepoch.insert(id, accepted_epoch);
     leading
 }

@@ -92,7 +92,7 @@ pub fn process_disconnected<S: Service>(
             }
         }
         Role::Leading(l) => {
-            if l.phase != Phase::Broadcast {
+            if l.phase() != Phase::Broadcast {
                 go_looking(cfg, state.to_mut(), Some(src), o);
                 return;
             }

@@ -12,7 +12,7 @@
 //! one PING outstanding, which keeps the state space finite.
 
 use super::election::go_looking;
-use super::state::{Phase, Role, ServerState};
+use super::state::{FollowerPhase, Following, Phase, Role, ServerState};
 use super::{send, Config, ElectionMode, Msg, Out, Service, Timer};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub fn leader_ping<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Ou
 /// A tick: the leader drops silent learners; a follower gives up on a silent leader.
 pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
     match &state.role {
-        Role::Leading(l) if l.phase == Phase::Broadcast => {
+        Role::Leading(l) if l.phase() == Phase::Broadcast => {
             let st = state.to_mut();
             let leading = st.leading_mut().expect("leading");
             let silent: Vec<usize> = leading.synced.difference(&leading.heard).copied().collect();
@@ -68,17 +68,29 @@ pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o
                 go_looking(cfg, st, None, o);
             }
         }
-        Role::Following(f) if f.phase == Phase::Broadcast => {
-            let heard = f.heard;
+        Role::Following(Following {
+            phase: FollowerPhase::Broadcast { heard },
+            ..
+        }) => {
+            let heard = *heard;
             let st = state.to_mut();
             if heard {
-                st.following_mut().expect("following").heard = false;
+                if let Some(Following {
+                    phase: FollowerPhase::Broadcast { heard },
+                    ..
+                }) = st.following_mut()
+                {
+                    *heard = false;
+                }
                 arm(cfg, false, o);
             } else {
                 go_looking(cfg, st, None, o);
             }
         }
-        Role::Following(f) if f.phase == Phase::Discovery && cfg.election == ElectionMode::Fast => {
+        Role::Following(Following {
+            leader,
+            phase: FollowerPhase::Discovery { retried },
+        }) if cfg.election == ElectionMode::Fast => {
             // No LEADERINFO yet: with FLE a learner may decide before its leader does, and the
             // leader ignores FOLLOWERINFO until it leads. As ZooKeeper's learner retries its
             // connection to the leader, send FOLLOWERINFO once more (the leader takes it as a
@@ -86,13 +98,18 @@ pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o
             // duplicate is harmless) and wait a tick; then, as a learner that cannot connect,
             // go back to election (a new round, so FLE's round bound keeps this finite). The
             // oracle tells the leader first: no such case.
-            let leader = f.leader;
+            let (leader, retried) = (*leader, *retried);
             let st = state.to_mut();
-            let follower = st.following_mut().expect("following");
-            if follower.retried {
+            if retried {
                 go_looking(cfg, st, None, o);
             } else {
-                follower.retried = true;
+                if let Some(Following {
+                    phase: FollowerPhase::Discovery { retried },
+                    ..
+                }) = st.following_mut()
+                {
+                    *retried = true;
+                }
                 let accepted_epoch = st.durable.accepted_epoch;
                 send(o, leader, Msg::FollowerInfo { accepted_epoch });
                 arm(cfg, true, o);
@@ -114,8 +131,15 @@ pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o
 pub fn process_ping<S: Service>(state: &mut Cow<ServerState<S>>, src: usize, o: &mut Out<S>) {
     match &state.role {
         Role::Following(f) if f.leader == src => {
-            if !f.heard {
-                state.to_mut().following_mut().expect("following").heard = true;
+            // Only a serving follower watches its leader's heartbeat.
+            if matches!(f.phase, FollowerPhase::Broadcast { heard: false }) {
+                if let Some(Following {
+                    phase: FollowerPhase::Broadcast { heard },
+                    ..
+                }) = state.to_mut().following_mut()
+                {
+                    *heard = true;
+                }
             }
             send(o, src, Msg::Ping);
         }

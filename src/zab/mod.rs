@@ -60,7 +60,7 @@ pub use fle::{Election, PeerState, Vote};
 pub use machine::StateMachine;
 pub use msg::{Msg, SyncMode};
 pub use service::{Host, Op, Output, Service};
-pub use state::{Following, Leading, Phase, Role, ServerState};
+pub use state::{FollowerPhase, Following, LeaderPhase, Leading, Phase, Role, ServerState};
 pub use types::{Durable, Epoch, Snapshot, Txn, Zxid};
 
 use serde::{Deserialize, Serialize};

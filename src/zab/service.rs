@@ -118,8 +118,8 @@ impl<'a, 'b, S: Service> Host<'a, 'b, S> {
     /// Whether the server serves clients: it leads or follows an established epoch.
     pub fn serving(&self) -> bool {
         match &self.state.role {
-            Role::Leading(l) => l.phase == Phase::Broadcast,
-            Role::Following(f) => f.phase == Phase::Broadcast,
+            Role::Leading(l) => l.phase() == Phase::Broadcast,
+            Role::Following(f) => f.phase() == Phase::Broadcast,
             Role::Looking => false,
         }
     }

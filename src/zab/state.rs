@@ -50,22 +50,13 @@ pub enum Step {
     Ack,
 }
 
-/// What a follower knows about its leader and its own progress.
+/// What a follower holds while it synchronizes with its leader (phase 2).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Following<S: Service> {
-    /// The leader this server follows.
-    pub leader: usize,
-    /// Discovery until LEADERINFO, Synchronization until UPTODATE, then Broadcast.
-    pub phase: Phase,
+pub struct Syncing<S: Service> {
     /// The synced history received but not yet logged.
     pub pending: Option<PendingSync<S>>,
     /// Whether NEWLEADER was acknowledged (the synced history is durable).
     pub acked_new_leader: bool,
-    /// Whether a PING came from the leader since the last tick (heartbeats only).
-    pub heard: bool,
-    /// Whether FOLLOWERINFO was sent again after a first silent tick in Discovery (FLE with
-    /// heartbeats only).
-    pub retried: bool,
     /// NEWLEADER steps still to run (fine-grained followers only).
     pub steps: Vec<Step>,
     /// Synced proposals still awaiting COMMIT before UPTODATE (fine-grained followers only;
@@ -73,19 +64,115 @@ pub struct Following<S: Service> {
     pub uncommitted: Vec<Zxid>,
 }
 
+/// A follower's phase, with what the follower needs in it and nowhere else.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FollowerPhase<S: Service> {
+    /// Phase 1: FOLLOWERINFO sent, LEADERINFO awaited.
+    Discovery {
+        /// Whether FOLLOWERINFO was sent again after a first silent tick (FLE with heartbeats
+        /// only).
+        retried: bool,
+    },
+    /// Phase 2: ACKEPOCH sent; the sync packet, NEWLEADER and UPTODATE follow.
+    Synchronization(Syncing<S>),
+    /// Phase 3: serving, PROPOSAL and COMMIT from the leader.
+    Broadcast {
+        /// Whether a PING came from the leader since the last tick (heartbeats only).
+        heard: bool,
+    },
+}
+
+/// What a follower knows about its leader and its own progress.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Following<S: Service> {
+    /// The leader this server follows.
+    pub leader: usize,
+    /// Discovery until LEADERINFO, Synchronization until UPTODATE, then Broadcast.
+    pub phase: FollowerPhase<S>,
+}
+
+impl<S: Service> Default for Syncing<S> {
+    fn default() -> Self {
+        Syncing {
+            pending: None,
+            acked_new_leader: false,
+            steps: Vec::new(),
+            uncommitted: Vec::new(),
+        }
+    }
+}
+
 impl<S: Service> Following<S> {
     /// A follower of `leader` starting Discovery.
     pub fn new(leader: usize) -> Self {
         Following {
             leader,
-            phase: Phase::Discovery,
-            pending: None,
-            acked_new_leader: false,
-            heard: false,
-            retried: false,
-            steps: Vec::new(),
-            uncommitted: Vec::new(),
+            phase: FollowerPhase::Discovery { retried: false },
         }
+    }
+
+    /// The ZAB phase.
+    pub fn phase(&self) -> Phase {
+        match self.phase {
+            FollowerPhase::Discovery { .. } => Phase::Discovery,
+            FollowerPhase::Synchronization(_) => Phase::Synchronization,
+            FollowerPhase::Broadcast { .. } => Phase::Broadcast,
+        }
+    }
+
+    /// Whether this follower acknowledged its leader's NEWLEADER (it has in Broadcast).
+    pub fn acked_new_leader(&self) -> bool {
+        match &self.phase {
+            FollowerPhase::Discovery { .. } => false,
+            FollowerPhase::Synchronization(s) => s.acked_new_leader,
+            FollowerPhase::Broadcast { .. } => true,
+        }
+    }
+
+    /// What it holds while synchronizing, in phase 2.
+    pub fn syncing(&self) -> Option<&Syncing<S>> {
+        match &self.phase {
+            FollowerPhase::Synchronization(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The same, for changing.
+    pub fn syncing_mut(&mut self) -> Option<&mut Syncing<S>> {
+        match &mut self.phase {
+            FollowerPhase::Synchronization(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A leader's phase, with what the leader needs in it and nowhere else.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LeaderPhase {
+    /// Phase 1: FOLLOWERINFO collected until a quorum lets the leader choose the new epoch,
+    /// then ACKEPOCH for it.
+    Discovery {
+        /// The epoch e' once a quorum of FOLLOWERINFO chose it.
+        new_epoch: Option<Epoch>,
+    },
+    /// Phase 2: learners synced, ACK of NEWLEADER collected.
+    Synchronization {
+        /// The epoch e'.
+        epoch: Epoch,
+    },
+    /// Phase 3: established; proposals and commits.
+    Broadcast {
+        /// The epoch e'.
+        epoch: Epoch,
+        /// Syncs waiting for a commit (ZooKeeper's `pendingSyncs`): the last zxid proposed
+        /// when the sync arrived, the server that asked and the service's handle for it.
+        syncs: Vec<(Zxid, usize, usize)>,
+    },
+}
+
+impl Default for LeaderPhase {
+    fn default() -> Self {
+        LeaderPhase::Discovery { new_epoch: None }
     }
 }
 
@@ -93,11 +180,9 @@ impl<S: Service> Following<S> {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Leading {
     /// Discovery, Synchronization, then Broadcast once established.
-    pub phase: Phase,
+    pub phase: LeaderPhase,
     /// FOLLOWERINFO received: connected learners with their acceptedEpoch (self included).
     pub cepoch: BTreeMap<usize, Epoch>,
-    /// The epoch e' once a quorum of FOLLOWERINFO chose it.
-    pub new_epoch: Option<Epoch>,
     /// ACKEPOCH received: learner -> (last zxid, counts toward the quorum). Self included.
     pub ackepoch: BTreeMap<usize, (Zxid, bool)>,
     /// Learners sent their sync and NEWLEADER: they receive every later PROPOSAL and COMMIT.
@@ -108,12 +193,28 @@ pub struct Leading {
     pub acks: BTreeMap<Zxid, BTreeSet<usize>>,
     /// Learners that answered PING since the last tick (heartbeats only).
     pub heard: BTreeSet<usize>,
-    /// Syncs waiting for a commit (ZooKeeper's `pendingSyncs`): the last zxid proposed when
-    /// the sync arrived, the server that asked and the service's handle for it.
-    pub syncs: Vec<(Zxid, usize, usize)>,
 }
 
 impl Leading {
+    /// The ZAB phase.
+    pub fn phase(&self) -> Phase {
+        match self.phase {
+            LeaderPhase::Discovery { .. } => Phase::Discovery,
+            LeaderPhase::Synchronization { .. } => Phase::Synchronization,
+            LeaderPhase::Broadcast { .. } => Phase::Broadcast,
+        }
+    }
+
+    /// The new epoch e', once chosen.
+    pub fn new_epoch(&self) -> Option<Epoch> {
+        match self.phase {
+            LeaderPhase::Discovery { new_epoch } => new_epoch,
+            LeaderPhase::Synchronization { epoch } | LeaderPhase::Broadcast { epoch, .. } => {
+                Some(epoch)
+            }
+        }
+    }
+
     /// Forgets a learner whose connection closed (its acknowledgements of proposals stay: they
     /// record what is durable there).
     pub fn forget(&mut self, learner: usize) {
@@ -170,14 +271,14 @@ impl<S: Service> ServerState<S> {
     pub fn phase(&self) -> Phase {
         match &self.role {
             Role::Looking => Phase::Election,
-            Role::Following(f) => f.phase,
-            Role::Leading(l) => l.phase,
+            Role::Following(f) => f.phase(),
+            Role::Leading(l) => l.phase(),
         }
     }
 
     /// Whether this server leads an established epoch (it serves as the primary).
     pub fn is_established_leader(&self) -> bool {
-        matches!(&self.role, Role::Leading(l) if l.phase == Phase::Broadcast)
+        matches!(&self.role, Role::Leading(l) if l.phase() == Phase::Broadcast)
     }
 
     /// The leader this server follows, if any.
@@ -219,7 +320,7 @@ impl<S: Service> ServerState<S> {
     /// Whether this server follows `leader` and has acknowledged its NEWLEADER: from then on it
     /// takes PROPOSAL, COMMIT and INFORM from that leader.
     pub fn is_synced_with(&self, leader: usize) -> bool {
-        matches!(&self.role, Role::Following(f) if f.leader == leader && f.acked_new_leader)
+        matches!(&self.role, Role::Following(f) if f.leader == leader && f.acked_new_leader())
     }
 
     /// The leader-side data, when leading.

@@ -19,7 +19,9 @@
 use super::broadcast::leader_try_commit;
 use super::election::go_looking;
 use super::msg::SyncMode;
-use super::state::{PendingSync, Phase, Role, ServerState, Step};
+use super::state::{
+    FollowerPhase, Following, LeaderPhase, PendingSync, Phase, Role, ServerState, Step,
+};
 use super::types::{Durable, Epoch, Txn, Zxid};
 use super::{send, Bug, Config, Msg, Op, Out, Service, StateMachine, Timer};
 use std::borrow::Cow;
@@ -113,15 +115,21 @@ pub fn follower_process_sync<S: Service>(
 ) {
     match &state.role {
         Role::Following(f)
-            if f.leader == src && f.phase == Phase::Synchronization && f.pending.is_none() => {}
+            if f.leader == src && f.syncing().is_some_and(|s| s.pending.is_none()) => {}
         _ => return,
     }
-    let following = state.to_mut().following_mut().expect("following");
+    let Some(sync) = state
+        .to_mut()
+        .following_mut()
+        .and_then(Following::syncing_mut)
+    else {
+        return;
+    };
     if cfg.fine_grained {
         let uncommitted = entries.iter().map(|t| t.zxid).filter(|&z| z > committed);
-        following.uncommitted = uncommitted.collect();
+        sync.uncommitted = uncommitted.collect();
     }
-    following.pending = Some(PendingSync {
+    sync.pending = Some(PendingSync {
         mode,
         entries,
         committed,
@@ -137,16 +145,14 @@ pub fn follower_process_newleader<S: Service>(
     epoch: Epoch,
     o: &mut Out<S>,
 ) {
-    match &state.role {
-        Role::Following(f)
-            if f.leader == src
-                && f.phase == Phase::Synchronization
-                && !f.acked_new_leader
-                && f.steps.is_empty() => {}
+    let synced = match &state.role {
+        Role::Following(Following {
+            leader,
+            phase: FollowerPhase::Synchronization(s),
+        }) if *leader == src && !s.acked_new_leader && s.steps.is_empty() => s.pending.is_some(),
         _ => return,
-    }
+    };
     let st = state.to_mut();
-    let synced = st.following_mut().expect("following").pending.is_some();
     if !synced || epoch != st.durable.accepted_epoch {
         go_looking(cfg, st, None, o);
         return;
@@ -160,12 +166,14 @@ pub fn follower_process_newleader<S: Service>(
         }
         return;
     }
-    let following = st.following_mut().expect("following");
+    let Some(sync) = st.following_mut().and_then(Following::syncing_mut) else {
+        return;
+    };
     if cfg.has(Bug::Zk4394) {
         // The bug: NEWLEADER drains the proposals that still await their COMMIT.
-        following.uncommitted.clear();
+        sync.uncommitted.clear();
     }
-    following.steps = newleader_steps(cfg);
+    sync.steps = newleader_steps(cfg);
     o.set_timer(Timer::Step, Duration::ZERO..Duration::ZERO);
 }
 
@@ -186,26 +194,40 @@ pub fn follower_newleader_step<S: Service>(
     state: &mut Cow<ServerState<S>>,
     o: &mut Out<S>,
 ) {
-    let Role::Following(f) = &state.role else {
-        return;
+    let steps_left = |st: &ServerState<S>| match &st.role {
+        Role::Following(f) => f.syncing().is_some_and(|s| !s.steps.is_empty()),
+        _ => false,
     };
-    if f.steps.is_empty() {
+    if !steps_left(state) {
         return;
     }
     let st = state.to_mut();
-    let step = st.following_mut().expect("following").steps.remove(0);
-    if run_step(cfg, st, step, o) && !st.following_mut().expect("following").steps.is_empty() {
+    let Some(sync) = st.following_mut().and_then(Following::syncing_mut) else {
+        return;
+    };
+    let step = sync.steps.remove(0);
+    if run_step(cfg, st, step, o) && steps_left(st) {
         o.set_timer(Timer::Step, Duration::ZERO..Duration::ZERO);
     }
 }
 
 /// Runs one NEWLEADER step; false if the follower had to go back to election.
 fn run_step<S: Service>(cfg: &Config, st: &mut ServerState<S>, step: Step, o: &mut Out<S>) -> bool {
-    let following = st.following_mut().expect("following");
-    let leader = following.leader;
+    let Some(Following {
+        leader,
+        phase: FollowerPhase::Synchronization(sync),
+    }) = st.following_mut()
+    else {
+        return false;
+    };
+    let leader = *leader;
     match step {
         Step::Log | Step::Apply | Step::Enqueue => {
-            let pending = following.pending.take().expect("synced");
+            let Some(pending) = sync.pending.take() else {
+                st.fault = Some("NEWLEADER applied without a synced history");
+                go_looking(cfg, st, None, o);
+                return false;
+            };
             if !apply_sync(st, pending, step == Step::Enqueue) {
                 go_looking(cfg, st, None, o);
                 return false;
@@ -221,7 +243,7 @@ fn run_step<S: Service>(cfg: &Config, st: &mut ServerState<S>, step: Step, o: &m
             o.save(st.durable.clone());
         }
         Step::Ack => {
-            following.acked_new_leader = true;
+            sync.acked_new_leader = true;
             let last_zxid = st.durable.last_zxid();
             send(o, leader, Msg::AckNewLeader { last_zxid });
         }
@@ -288,7 +310,7 @@ pub fn leader_process_ackld<S: Service>(
             ackers.insert(src);
         }
     }
-    if leading.phase == Phase::Broadcast {
+    if leading.phase() == Phase::Broadcast {
         // Paper ambiguity 3: COMMIT-LD must carry what the leader committed, not what the
         // learner acknowledged.
         let committed = if cfg.has(Bug::Paper3) {
@@ -309,11 +331,17 @@ pub fn leader_try_establish<S: Service>(cfg: &Config, st: &mut ServerState<S>, o
     let Role::Leading(leading) = &st.role else {
         return;
     };
-    if leading.phase != Phase::Synchronization || !cfg.is_quorum_of(&leading.ackld) {
+    let LeaderPhase::Synchronization { epoch } = leading.phase else {
+        return;
+    };
+    if !cfg.is_quorum_of(&leading.ackld) {
         return;
     }
     let acked: Vec<usize> = leading.ackld.iter().copied().filter(|&p| p != id).collect();
-    st.leading_mut().expect("leading").phase = Phase::Broadcast;
+    if let Some(leading) = st.leading_mut() {
+        let syncs = Vec::new();
+        leading.phase = LeaderPhase::Broadcast { epoch, syncs };
+    }
     let last = st.durable.last_zxid();
     st.commit_up_to(last);
     for learner in acked {
@@ -334,7 +362,7 @@ pub fn follower_process_uptodate<S: Service>(
 ) {
     match &state.role {
         Role::Following(f)
-            if f.leader == src && f.phase == Phase::Synchronization && f.acked_new_leader => {}
+            if f.leader == src && f.phase() == Phase::Synchronization && f.acked_new_leader() => {}
         _ => return,
     }
     let st = state.to_mut();
@@ -343,9 +371,10 @@ pub fn follower_process_uptodate<S: Service>(
         o.save(st.durable.clone());
     }
     st.commit_up_to(committed);
-    let following = st.following_mut().expect("following");
-    following.phase = Phase::Broadcast;
-    following.uncommitted.clear();
-    // UPTODATE is word from the leader: the first heartbeat tick must not count it as silent.
-    following.heard = cfg.heartbeats;
+    if let Some(following) = st.following_mut() {
+        // UPTODATE is word from the leader: the first heartbeat tick must not count it as
+        // silent.
+        let heard = cfg.heartbeats;
+        following.phase = FollowerPhase::Broadcast { heard };
+    }
 }
