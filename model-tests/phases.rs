@@ -263,3 +263,69 @@ fn phase3_a_commit_for_an_unlogged_proposal_makes_the_follower_stop_following() 
     assert_eq!(st.role, Role::Looking);
     assert_eq!(sent(&cmds), vec![(0, &Msg::Disconnected)]);
 }
+
+/// Server 0 leading an established epoch 1, with server 1 synced (a quorum of three).
+fn leading() -> ServerState<S> {
+    let st = start(0, Durable::default());
+    let (st, _) = step(&st, 9, Msg::ElectionOutcome { leader: 0 });
+    let (st, _) = step(&st, 1, Msg::FollowerInfo { accepted_epoch: 0 });
+    let ack_epoch = Msg::AckEpoch {
+        current_epoch: 0,
+        last_zxid: Zxid::ZERO,
+        fresh: true,
+    };
+    let (st, _) = step(&st, 1, ack_epoch);
+    let (st, _) = step(
+        &st,
+        1,
+        Msg::AckNewLeader {
+            last_zxid: Zxid::ZERO,
+        },
+    );
+    assert!(st.is_established_leader());
+    st
+}
+
+#[test]
+fn phase3_leader_answers_a_sync_at_once_when_nothing_is_outstanding() {
+    // ZooKeeper's Leader.processSync with no outstanding proposal: SYNC goes back now.
+    let (_, cmds) = step(&leading(), 1, Msg::SyncRequest(7));
+    assert_eq!(sent(&cmds), vec![(1, &Msg::Synced(7))]);
+}
+
+#[test]
+fn phase3_leader_answers_a_sync_after_the_commit_of_what_it_had_proposed() {
+    let (st, cmds) = step(&leading(), 9, Msg::ClientWrite(5));
+    assert_eq!(sent(&cmds), vec![(1, &Msg::Proposal(txn(1, 1, 5)))]);
+    let (st, cmds) = step(&st, 1, Msg::SyncRequest(7));
+    assert!(
+        sent(&cmds).is_empty(),
+        "the sync waits for the outstanding proposal"
+    );
+    // A proposal made after the sync arrived is not waited for.
+    let (st, _) = step(&st, 9, Msg::ClientWrite(6));
+    let (_, cmds) = step(&st, 1, Msg::Ack(Zxid::new(1, 1)));
+    assert_eq!(
+        sent(&cmds),
+        vec![(1, &Msg::Commit(Zxid::new(1, 1))), (1, &Msg::Synced(7))],
+        "SYNC follows the COMMIT on the same connection"
+    );
+}
+
+#[test]
+fn phase3_a_follower_forwards_a_client_sync_to_its_leader() {
+    let cfg = Config::new(3);
+    let mut cow = Cow::Owned(broadcasting());
+    let mut out = Out::new();
+    zabkeeper::zab::broadcast::process_client_sync(&cfg, &mut cow, 4, &mut out);
+    let cmds: Vec<Cmd> = out.into_iter().collect();
+    assert_eq!(sent(&cmds), vec![(0, &Msg::SyncRequest(4))]);
+}
+
+#[test]
+fn phase3_a_server_that_does_not_lead_ignores_a_forwarded_sync() {
+    let st = broadcasting();
+    let (next, cmds) = step(&st, 2, Msg::SyncRequest(7));
+    assert_eq!(next, st);
+    assert!(cmds.is_empty());
+}

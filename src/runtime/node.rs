@@ -79,10 +79,7 @@ pub fn run(
     loop {
         if let Some(p) = purge.filter(|p| purged.elapsed() >= p.every) {
             purged = Instant::now();
-            match batch.disk.purge(p.retain) {
-                Ok(n) => tracing::info!(removed = n, retain = p.retain, "autopurge"),
-                Err(e) => tracing::warn!(%e, "autopurge failed"),
-            }
+            autopurge(&batch.disk, p.retain);
         }
         // Time is an input: the clock reading goes in as a step before the events it stamps.
         let now = now_ms();
@@ -102,18 +99,31 @@ pub fn run(
             }
         }
         batch.flush(outlet.as_ref())?;
-        let role = role_name(&state, voter);
-        if role != last_role {
-            tracing::info!(
-                server = me,
-                from = last_role,
-                to = role,
-                epoch = state.durable.current_epoch,
-                "role change"
-            );
-            last_role = role;
-        }
+        last_role = log_role_change(me, last_role, &state, voter);
     }
+}
+
+/// `autopurge`: keeps the newest `retain` snapshots; a failure is logged, not fatal.
+fn autopurge(disk: &DataDir, retain: usize) {
+    match disk.purge(retain) {
+        Ok(n) => tracing::info!(removed = n, retain, "autopurge"),
+        Err(e) => tracing::warn!(%e, "autopurge failed"),
+    }
+}
+
+/// Logs the server's role when it changed since `last`; returns it.
+fn log_role_change(
+    me: usize,
+    last: &'static str,
+    state: &ServerState<ZooKeeper>,
+    voter: bool,
+) -> &'static str {
+    let role = role_name(state, voter);
+    if role != last {
+        let epoch = state.durable.current_epoch;
+        tracing::info!(server = me, from = last, to = role, epoch, "role change");
+    }
+    role
 }
 
 /// `first` and what else is waiting (a batch: up to 512 events).

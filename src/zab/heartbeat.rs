@@ -54,67 +54,28 @@ pub fn leader_ping<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Ou
 /// A tick: the leader drops silent learners; a follower gives up on a silent leader.
 pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
     match &state.role {
-        Role::Leading(l) if l.phase() == Phase::Broadcast => {
-            let st = state.to_mut();
-            let leading = st.leading_mut().expect("leading");
-            let silent: Vec<usize> = leading.synced.difference(&leading.heard).copied().collect();
-            for learner in silent {
-                leading.forget(learner);
-                send(o, learner, Msg::Disconnected);
-            }
-            if cfg.is_quorum_of(leading.cepoch.keys()) {
-                leader_ping(cfg, st, o);
-            } else {
-                go_looking(cfg, st, None, o);
-            }
-        }
+        Role::Leading(l) if l.phase() == Phase::Broadcast => leader_tick(cfg, state.to_mut(), o),
         Role::Following(Following {
             phase: FollowerPhase::Broadcast { heard },
             ..
         }) => {
-            let heard = *heard;
-            let st = state.to_mut();
-            if heard {
+            if *heard {
                 if let Some(Following {
                     phase: FollowerPhase::Broadcast { heard },
                     ..
-                }) = st.following_mut()
+                }) = state.to_mut().following_mut()
                 {
                     *heard = false;
                 }
                 arm(cfg, false, o);
             } else {
-                go_looking(cfg, st, None, o);
+                go_looking(cfg, state.to_mut(), None, o);
             }
         }
         Role::Following(Following {
-            leader,
-            phase: FollowerPhase::Discovery { retried },
-        }) if cfg.election == ElectionMode::Fast => {
-            // No LEADERINFO yet: with FLE a learner may decide before its leader does, and the
-            // leader ignores FOLLOWERINFO until it leads. As ZooKeeper's learner retries its
-            // connection to the leader, send FOLLOWERINFO once more (the leader takes it as a
-            // new connection replacing the first; on one connection it precedes ACKEPOCH, so a
-            // duplicate is harmless) and wait a tick; then, as a learner that cannot connect,
-            // go back to election (a new round, so FLE's round bound keeps this finite). The
-            // oracle tells the leader first: no such case.
-            let (leader, retried) = (*leader, *retried);
-            let st = state.to_mut();
-            if retried {
-                go_looking(cfg, st, None, o);
-            } else {
-                if let Some(Following {
-                    phase: FollowerPhase::Discovery { retried },
-                    ..
-                }) = st.following_mut()
-                {
-                    *retried = true;
-                }
-                let accepted_epoch = st.durable.accepted_epoch;
-                send(o, leader, Msg::FollowerInfo { accepted_epoch });
-                arm(cfg, true, o);
-            }
-        }
+            phase: FollowerPhase::Discovery { .. },
+            ..
+        }) if cfg.election == ElectionMode::Fast => follower_discovery_tick(cfg, state.to_mut(), o),
         Role::Following(_) => arm(cfg, false, o),
         Role::Looking if cfg.election == ElectionMode::Fast => {
             // ZooKeeper's lookForLeader re-sends its notifications when none arrived for a
@@ -124,6 +85,48 @@ pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o
             arm(cfg, true, o);
         }
         _ => {}
+    }
+}
+
+/// The established leader's tick: drop the learners that did not answer the last PING, then
+/// ping the rest, or go back to election without a quorum.
+fn leader_tick<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
+    let Some(leading) = st.leading_mut() else {
+        return;
+    };
+    let silent: Vec<usize> = leading.synced.difference(&leading.heard).copied().collect();
+    for learner in silent {
+        leading.forget(learner);
+        send(o, learner, Msg::Disconnected);
+    }
+    if cfg.is_quorum_of(leading.cepoch.keys()) {
+        leader_ping(cfg, st, o);
+    } else {
+        go_looking(cfg, st, None, o);
+    }
+}
+
+/// No LEADERINFO yet: with FLE a learner may decide before its leader does, and the leader
+/// ignores FOLLOWERINFO until it leads. As ZooKeeper's learner retries its connection to the
+/// leader, send FOLLOWERINFO once more (the leader takes it as a new connection replacing the
+/// first; on one connection it precedes ACKEPOCH, so a duplicate is harmless) and wait a tick;
+/// then, as a learner that cannot connect, go back to election (a new round, so FLE's round
+/// bound keeps this finite). The oracle tells the leader first: no such case.
+fn follower_discovery_tick<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
+    let accepted_epoch = st.durable.accepted_epoch;
+    let Some(Following {
+        leader,
+        phase: FollowerPhase::Discovery { retried },
+    }) = st.following_mut()
+    else {
+        return;
+    };
+    if *retried {
+        go_looking(cfg, st, None, o);
+    } else {
+        *retried = true;
+        send(o, *leader, Msg::FollowerInfo { accepted_epoch });
+        arm(cfg, true, o);
     }
 }
 

@@ -291,11 +291,10 @@ impl<S: Service> Actor for Server<S> {
             Msg::Inform(txn) => broadcast::observer_process_inform(state, src, txn, o),
             Msg::Request(op) => broadcast::leader_process_request(cfg, state, src, op, o),
             Msg::SyncRequest(handle) => broadcast::leader_process_sync(cfg, state, src, handle, o),
-            Msg::Synced(handle) => S::on_synced(&mut Host::new(cfg, state, o), handle),
             Msg::Ping => heartbeat::process_ping(state, src, o),
-            Msg::Service(m) => S::on_peer(&mut Host::new(cfg, state, o), src, m),
-            Msg::Client(m) => S::on_client(&mut Host::new(cfg, state, o), src, m),
-            Msg::Input(m) => S::on_input(&mut Host::new(cfg, state, o), m),
+            m @ (Msg::Synced(_) | Msg::Service(_) | Msg::Client(_) | Msg::Input(_)) => {
+                service::deliver(&mut Host::new(cfg, state, o), src, m)
+            }
         }
         service::end_step(cfg, state, o);
     }

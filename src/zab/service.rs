@@ -174,6 +174,18 @@ impl<'a, 'b, S: Service> Host<'a, 'b, S> {
     }
 }
 
+/// Hands the service what is its own: a completed sync, a peer's or a client's message, an
+/// input from the runtime. ZAB's own messages are not the service's.
+pub(crate) fn deliver<S: Service>(host: &mut Host<S>, src: usize, msg: Msg<S>) {
+    match msg {
+        Msg::Synced(handle) => S::on_synced(host, handle),
+        Msg::Service(m) => S::on_peer(host, src, m),
+        Msg::Client(m) => S::on_client(host, src, m),
+        Msg::Input(m) => S::on_input(host, m),
+        _ => {}
+    }
+}
+
 /// Runs the service's end-of-step hook, answers the syncs it made ready, then forgets what was
 /// applied and takes a snapshot when one is due.
 pub(crate) fn end_step<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
