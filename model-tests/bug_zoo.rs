@@ -77,5 +77,7 @@ fn the_newleader_model_without_a_bug_holds() {
     // Same configuration as the NEWLEADER bugs, correct code: every property holds.
     let run = run(zabkeeper::model::configs::newleader());
     super::support::assert_all_pass(&run);
-    assert_eq!(run.unique_states, 687_537);
+    // 687,537 before the ghost counted each server's timers (`env::timer_counts`): the
+    // checker had taken states that differ only in which server holds a timer for one.
+    assert_eq!(run.unique_states, 723_080);
 }

@@ -31,6 +31,9 @@ pub struct Ghost {
     pub restarted: BTreeSet<usize>,
     /// FLE only: every vote a voter held, as (round, voter, proposed leader).
     pub votes: BTreeSet<(u32, usize, usize)>,
+    /// How many timers each server has set ([`super::env::timer_counts`]: without it the
+    /// checker's fingerprint cannot tell which server holds a timer).
+    pub timer_counts: Vec<u8>,
 }
 
 impl Ghost {

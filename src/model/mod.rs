@@ -137,6 +137,7 @@ impl ZabModel {
     }
 
     fn observe(&self, state: &mut State) {
+        state.history.timer_counts = env::timer_counts(state);
         let fle = self.cfg.server.election == ElectionMode::Fast;
         for (i, st) in state.actor_states.iter().enumerate() {
             if !state.crashed[i] {

@@ -26,6 +26,9 @@ pub struct History {
     pub seq: SequentialConsistencyTester<Id, ZkSpec>,
     /// Server crashes so far (the model's fault budget).
     pub crashes: u8,
+    /// How many timers each actor has set (`model::env::timer_counts`: without it the checker's
+    /// fingerprint cannot tell which server holds a timer).
+    pub timer_counts: Vec<u8>,
 }
 
 /// The scripted operation that client actor `client` sends as request `xid` (xids count from 1).

@@ -179,9 +179,31 @@ pub enum Action {
 /// The state of the `service` model.
 pub type State = ActorModelState<Node, History>;
 
+/// `state` with the ghost's timer counts brought up to date ([`env::timer_counts`]).
+fn counted(mut state: State) -> State {
+    state.history.timer_counts = env::timer_counts(&state);
+    state
+}
+
 impl ServiceModel {
     fn servers(&self) -> usize {
         self.inner.cfg.servers
+    }
+
+    /// One step of the model, before the ghost's timer counts are brought up to date.
+    fn step(&self, state: &State, action: Action) -> Option<State> {
+        match action {
+            Action::Actor(ActorModelAction::Crash(i)) => self.crash(state, usize::from(i)),
+            // An ignored action is a step to the same state, not `None` (see `ZabModel`).
+            Action::Actor(a) => self
+                .inner
+                .next_state(state, a)
+                .or_else(|| Some(state.clone())),
+            Action::Elect { leader, quorum } => {
+                let oracle = self.servers() + 2;
+                Some(env::elect(&self.inner, state, oracle, leader, &quorum))
+            }
+        }
     }
 
     /// Server `i` crashes; each client connected to it sees its connection close.
@@ -208,7 +230,7 @@ impl Model for ServiceModel {
     type Action = Action;
 
     fn init_states(&self) -> Vec<State> {
-        self.inner.init_states()
+        self.inner.init_states().into_iter().map(counted).collect()
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
@@ -235,18 +257,7 @@ impl Model for ServiceModel {
     }
 
     fn next_state(&self, state: &State, action: Action) -> Option<State> {
-        match action {
-            Action::Actor(ActorModelAction::Crash(i)) => self.crash(state, usize::from(i)),
-            // An ignored action is a step to the same state, not `None` (see `ZabModel`).
-            Action::Actor(a) => self
-                .inner
-                .next_state(state, a)
-                .or_else(|| Some(state.clone())),
-            Action::Elect { leader, quorum } => {
-                let oracle = self.servers() + 2;
-                Some(env::elect(&self.inner, state, oracle, leader, &quorum))
-            }
-        }
+        self.step(state, action).map(counted)
     }
 
     fn format_action(&self, action: &Action) -> String {
