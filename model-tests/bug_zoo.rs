@@ -59,6 +59,23 @@ fn zk_1154_diff_by_range_keeps_an_orphan() {
     assert!(caught(Bug::Zk1154) >= 10);
 }
 
+// The mutants: each takes away one part of what keeps election safe.
+
+#[test]
+fn mutant_votes_without_the_zxid_elect_a_shorter_log() {
+    assert!(caught(Bug::VoteWithoutZxid) >= 3);
+}
+
+#[test]
+fn mutant_votes_without_the_epoch_elect_an_older_epoch() {
+    assert!(caught(Bug::VoteWithoutEpoch) >= 3);
+}
+
+#[test]
+fn mutant_without_discovery_s_recency_check_truncates_a_committed_entry() {
+    assert!(caught(Bug::NoRecencyCheck) >= 3);
+}
+
 #[test]
 fn ack_before_save_breaks_the_durability_rule() {
     assert!(caught(Bug::AckBeforeSave) >= 5);

@@ -43,6 +43,10 @@ pub struct ModelConfig {
     pub seed_committed: Vec<Txn<u8>>,
     /// Whether the run must show a TRUNC and a SNAP (the `Sometimes` witnesses).
     pub sync_witnesses: bool,
+    /// Whether the election oracle may elect any member of a quorum, not only the most recent
+    /// (multi-grained models: Discovery's refusal of a more recent follower is then what keeps
+    /// the run safe).
+    pub any_leader: bool,
     /// The ensemble, with any bug switched on.
     pub server: Config,
 }
@@ -53,6 +57,7 @@ pub const NAMES: &[&str] = &[
     "broadcast",
     "snapshot",
     "recovery",
+    "recovery-any-leader",
     "heartbeat",
     "newleader",
     "election",
@@ -70,6 +75,7 @@ impl ModelConfig {
             "broadcast" => Some(broadcast()),
             "snapshot" => Some(snapshot()),
             "recovery" => Some(recovery()),
+            "recovery-any-leader" => Some(recovery_any_leader()),
             "heartbeat" => Some(heartbeat()),
             "newleader" => Some(newleader()),
             "election" => Some(election()),
@@ -148,6 +154,7 @@ pub fn small() -> ModelConfig {
         seeds: vec![],
         seed_committed: vec![],
         sync_witnesses: false,
+        any_leader: false,
         server: config(3),
     }
 }
@@ -171,6 +178,7 @@ pub fn broadcast() -> ModelConfig {
         seeds: vec![],
         seed_committed: vec![],
         sync_witnesses: false,
+        any_leader: false,
         server: config(3),
     }
 }
@@ -239,7 +247,20 @@ pub fn recovery() -> ModelConfig {
         seeds: vec![Some(s0), Some(s1), Some(s2)],
         seed_committed: vec![],
         sync_witnesses: true,
+        any_leader: false,
         server: config(3),
+    }
+}
+
+/// `recovery` with an election that may pick any member of a quorum, not only the most
+/// recent one: a leader behind one of its followers must give up in Discovery (ZooKeeper's
+/// `waitForEpochAck` check), or it would truncate committed entries.
+pub fn recovery_any_leader() -> ModelConfig {
+    ModelConfig {
+        name: "recovery-any-leader",
+        about: "recovery with an oracle that may elect any member of a quorum",
+        any_leader: true,
+        ..recovery()
     }
 }
 
@@ -290,6 +311,7 @@ pub fn newleader() -> ModelConfig {
         ],
         seed_committed: vec![txn(1, 1, 1)],
         sync_witnesses: false,
+        any_leader: false,
         server,
     }
 }
@@ -302,7 +324,7 @@ pub fn election() -> ModelConfig {
     server.election_only = true;
     ModelConfig {
         name: "election",
-        about: "FLE alone: 3 servers with different epochs and logs, 1 crash, rounds up to 3",
+        about: "FLE alone: 3 servers where epoch, zxid and id each decide, 1 crash, rounds up to 3",
         bounds: Bounds {
             servers: 3,
             writes: 0,
@@ -313,13 +335,17 @@ pub fn election() -> ModelConfig {
             max_round: 3,
             max_ticks: u8::MAX,
         },
+        // Each component of the vote order decides some election: server 1 has the newest
+        // epoch but the shorter log of the two that logged, server 0 the longer log, server 2
+        // (the highest id) nothing; server 0's <1,2> was never committed.
         seeds: vec![
-            durable(1, vec![txn(1, 1, 1)]),
-            durable(2, vec![txn(1, 1, 1), txn(2, 1, 2)]),
+            durable(1, vec![txn(1, 1, 1), txn(1, 2, 2)]),
+            durable(2, vec![txn(1, 1, 1)]),
             durable(1, vec![]),
         ],
         seed_committed: vec![],
         sync_witnesses: false,
+        any_leader: false,
         server,
     }
 }
@@ -345,6 +371,7 @@ pub fn ensemble() -> ModelConfig {
         seeds: vec![],
         seed_committed: vec![],
         sync_witnesses: false,
+        any_leader: false,
         server,
     }
 }

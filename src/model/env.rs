@@ -155,9 +155,14 @@ where
 }
 
 /// The oracle's possible elections: for each quorum of live LOOKING voters, the member with
-/// the greatest (currentEpoch, last zxid, id) leads it.
-pub fn elections<S, A, H>(cfg: &Config, state: &St<A, H>, out: &mut Vec<(usize, Vec<usize>)>)
-where
+/// the greatest (currentEpoch, last zxid, id) leads it; with `any_leader`, any member may
+/// (an election that did not order votes: Discovery alone must then keep the run safe).
+pub fn elections<S, A, H>(
+    cfg: &Config,
+    any_leader: bool,
+    state: &St<A, H>,
+    out: &mut Vec<(usize, Vec<usize>)>,
+) where
     S: Service,
     A: ServerNode<S>,
 {
@@ -173,6 +178,10 @@ where
             .map(|(_, &i)| i)
             .collect();
         if !cfg.is_quorum(quorum.len()) {
+            continue;
+        }
+        if any_leader {
+            out.extend(quorum.iter().map(|&leader| (leader, quorum.clone())));
             continue;
         }
         let leader = *quorum

@@ -1,6 +1,7 @@
 //! Ghost state: what the properties need to remember about the past, which no server keeps.
 
 use super::ModelService;
+use crate::zab::types::VoteKey;
 use crate::zab::{Config, Epoch, Role, ServerState, Txn, Zxid};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +32,9 @@ pub struct Ghost {
     pub restarted: BTreeSet<usize>,
     /// FLE only: every vote a voter held, as (round, voter, proposed leader).
     pub votes: BTreeSet<(u32, usize, usize)>,
+    /// FLE only: the first voter that left election for a vote less recent than its own, as
+    /// (voter, its own vote key, the vote it followed); None while FLE orders votes right.
+    pub stale_vote: Option<(usize, VoteKey, VoteKey)>,
     /// How many timers each server has set ([`super::env::timer_counts`]: without it the
     /// checker's fingerprint cannot tell which server holds a timer).
     pub timer_counts: Vec<u8>,
@@ -55,6 +59,26 @@ impl Ghost {
         let e = &st.election;
         if cfg.is_voter(st.id) && st.role == Role::Looking {
             self.votes.insert((e.round, st.id, e.vote.leader));
+        }
+    }
+
+    /// Records a voter's decision at the end of `finalizeWait` (FLE only): `before` and
+    /// `after` are its state around the step.
+    pub fn observe_decision(
+        &mut self,
+        cfg: &Config,
+        before: &ServerState<ModelService>,
+        after: &ServerState<ModelService>,
+    ) {
+        let decided = before.role == Role::Looking && after.role != Role::Looking;
+        if !decided || !cfg.is_voter(before.id) || self.stale_vote.is_some() {
+            return;
+        }
+        let own = before.vote_key();
+        let v = after.election.vote;
+        let followed = (v.epoch, v.zxid, v.leader);
+        if followed < own {
+            self.stale_vote = Some((before.id, own, followed));
         }
     }
 

@@ -154,7 +154,7 @@ impl ZabModel {
             return;
         }
         let mut found = Vec::new();
-        env::elections(&self.cfg.server, state, &mut found);
+        env::elections(&self.cfg.server, self.cfg.any_leader, state, &mut found);
         actions.extend(
             found
                 .into_iter()
@@ -230,12 +230,21 @@ impl Model for ZabModel {
             // an ignored action's index in the walk, and then cannot replay the path.
             Action::Actor(a) => {
                 let tick = matches!(a, ActorModelAction::Timeout(_, Timer::Tick));
+                let finalize = match &a {
+                    ActorModelAction::Timeout(id, Timer::Finalize) => Some(usize::from(*id)),
+                    _ => None,
+                };
                 let mut next = match self.inner.next_state(state, a) {
                     Some(next) => next,
                     None => return Some(state.clone()),
                 };
                 if tick && self.cfg.bounds.max_ticks != u8::MAX {
                     next.history.ticks += 1;
+                }
+                if let Some(i) = finalize {
+                    let (before, after) = (&state.actor_states[i], &next.actor_states[i]);
+                    next.history
+                        .observe_decision(&self.cfg.server, before, after);
                 }
                 next
             }

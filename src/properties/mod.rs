@@ -14,6 +14,7 @@
 pub mod agreement;
 pub mod committed_log_durability;
 pub mod election_quorum;
+pub mod election_recency;
 pub mod global_primary_order;
 pub mod integrity;
 pub mod leader_log_completeness;
@@ -39,6 +40,7 @@ pub fn all(cfg: &ModelConfig) -> Vec<Property<ZabModel>> {
     )];
     if cfg.server.election == ElectionMode::Fast {
         props.push(Property::always("ElectionQuorum", election_quorum::holds));
+        props.push(Property::always("ElectionRecency", election_recency::holds));
         props.push(Property::always("RoundAgreement", round_agreement::holds));
         props.push(Property::sometimes(
             "a leader is elected",

@@ -3,8 +3,11 @@
 //!
 //! Every switch is off in production. A bug changes one decision of one handler; the handler
 //! names the bug where it tests the switch, so `grep Bug::Zk3911` finds the faulty line.
+//!
+//! Beside the historical bugs, three mutants (not bugs ZooKeeper had) take away one part of
+//! what makes election safe, to show that the checker notices each part missing.
 
-/// One historical bug.
+/// One historical bug, or a mutant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bug {
     /// Breaks the durability rule: a follower acknowledges a PROPOSAL before it is saved.
@@ -29,11 +32,18 @@ pub enum Bug {
     /// ZOOKEEPER-1154: DIFF chosen by a range check although the learner's last zxid is an
     /// orphan of an old epoch.
     Zk1154,
+    /// Mutant: FLE orders votes by (peer epoch, server id), leaving out the last zxid.
+    VoteWithoutZxid,
+    /// Mutant: FLE orders votes by (last zxid, server id), leaving out the peer epoch.
+    VoteWithoutEpoch,
+    /// Mutant: a prospective leader takes ACKEPOCH from a learner more recent than itself
+    /// instead of giving up (ZooKeeper's `waitForEpochAck` check removed).
+    NoRecencyCheck,
 }
 
 impl Bug {
     /// Every bug, in the order `check --list-bugs` prints them.
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 13] = [
         Bug::AckBeforeSave,
         Bug::Paper1,
         Bug::Paper3,
@@ -44,6 +54,9 @@ impl Bug {
         Bug::Zk4394,
         Bug::Zk4712,
         Bug::Zk1154,
+        Bug::VoteWithoutZxid,
+        Bug::VoteWithoutEpoch,
+        Bug::NoRecencyCheck,
     ];
 
     /// The name on the command line.
@@ -59,6 +72,9 @@ impl Bug {
             Bug::Zk4394 => "zk-4394",
             Bug::Zk4712 => "zk-4712",
             Bug::Zk1154 => "zk-1154",
+            Bug::VoteWithoutZxid => "mutant-vote-no-zxid",
+            Bug::VoteWithoutEpoch => "mutant-vote-no-epoch",
+            Bug::NoRecencyCheck => "mutant-no-recency-check",
         }
     }
 
@@ -74,6 +90,8 @@ impl Bug {
             Bug::Paper3 => "observer",
             Bug::Zk1154 => "recovery",
             Bug::Zk3911 | Bug::Zk4643 | Bug::Zk4646 | Bug::Zk4394 | Bug::Zk4712 => "newleader",
+            Bug::VoteWithoutZxid | Bug::VoteWithoutEpoch => "election",
+            Bug::NoRecencyCheck => "recovery-any-leader",
         }
     }
 
@@ -86,6 +104,8 @@ impl Bug {
             Bug::Paper1 | Bug::Zk2845 | Bug::Zk4712 | Bug::Zk1154 => "ProcessConsistency",
             Bug::Zk4643 => "LeaderLogCompleteness",
             Bug::Zk4394 => "ShouldNotBeTriggered",
+            Bug::VoteWithoutZxid | Bug::VoteWithoutEpoch => "ElectionRecency",
+            Bug::NoRecencyCheck => "LeaderLogCompleteness",
         }
     }
 
@@ -114,6 +134,11 @@ impl Bug {
                 "LOOKING does not stop the log writer: stale proposals land after a re-sync"
             }
             Bug::Zk1154 => "DIFF by a range check: an orphan of an old epoch is kept",
+            Bug::VoteWithoutZxid => "mutant: votes ignore the last zxid: a shorter log wins",
+            Bug::VoteWithoutEpoch => "mutant: votes ignore the peer epoch: an older epoch wins",
+            Bug::NoRecencyCheck => {
+                "mutant: a leader behind a follower does not give up: it truncates committed entries"
+            }
         }
     }
 }

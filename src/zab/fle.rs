@@ -25,7 +25,7 @@
 use super::election::leave_election;
 use super::state::{Role, ServerState};
 use super::types::{Epoch, Zxid};
-use super::{send, Config, Msg, Out, Service, Timer};
+use super::{send, Bug, Config, Msg, Out, Service, Timer};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -116,9 +116,19 @@ pub(crate) fn send_notifications<S: Service>(cfg: &Config, st: &ServerState<S>, 
     }
 }
 
-/// Whether `n` beats `current`. Any voter's vote beats an observer's vote for itself.
+/// Whether `n` beats `current` (ZooKeeper's `totalOrderPredicate`: peer epoch, then last
+/// zxid, then server id). Any voter's vote beats an observer's vote for itself.
 fn better(cfg: &Config, n: Vote, current: Vote) -> bool {
-    !cfg.is_voter(current.leader) || n > current
+    !cfg.is_voter(current.leader) || order(cfg, n) > order(cfg, current)
+}
+
+/// The key votes are ordered by; the mutants leave a component out.
+fn order(cfg: &Config, v: Vote) -> (Epoch, Zxid, usize) {
+    match cfg.bug {
+        Some(Bug::VoteWithoutZxid) => (v.epoch, Zxid::ZERO, v.leader),
+        Some(Bug::VoteWithoutEpoch) => (0, v.zxid, v.leader),
+        _ => (v.epoch, v.zxid, v.leader),
+    }
 }
 
 fn set_vote<S: Service>(cfg: &Config, st: &mut ServerState<S>, vote: Vote) {

@@ -248,7 +248,7 @@ impl Model for ServiceModel {
         env::deliveries(state, &mut deliveries);
         actions.extend(deliveries.into_iter().map(Action::Actor));
         let mut found = Vec::new();
-        env::elections(&self.zab, state, &mut found);
+        env::elections(&self.zab, false, state, &mut found);
         actions.extend(
             found
                 .into_iter()
