@@ -95,3 +95,36 @@ fn list_bugs_names_each_bug_with_its_model_and_bug_picks_its_model() {
     assert_eq!(code, 2);
     assert!(err.contains("--seconds"), "{err}");
 }
+
+/// The arrows of a sequence diagram: (y where the message was sent, y where it arrived).
+fn arrows(svg: &str) -> Vec<(u64, u64)> {
+    let attr = |line: &str, name: &str| -> u64 {
+        let start = line.find(&format!("{name}='")).expect("attribute") + name.len() + 2;
+        line[start..].split('\'').next().unwrap().parse().unwrap()
+    };
+    svg.lines()
+        .filter(|l| l.contains("marker-end"))
+        .map(|l| (attr(l, "y1"), attr(l, "y2")))
+        .collect()
+}
+
+#[test]
+fn svg_writes_the_counterexample_as_a_sequence_diagram() {
+    let file = std::env::temp_dir().join(format!("zk4643-{}.svg", std::process::id()));
+    let f = file.to_str().unwrap();
+    let (code, _, err) = zabkeeper(&["check", "--bug", "zk-4643", "--svg", f]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("sequence diagram written"), "{err}");
+    let svg = std::fs::read_to_string(&file).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    for text in ["server 0", "server 2", "NEWLEADER", "ACKEPOCH", "elect"] {
+        assert!(svg.contains(text), "no {text:?} in the diagram");
+    }
+    // Every message arrives after it was sent, and some were sent during the run (not all
+    // at the start): the send times come from the network, step by step.
+    let arrows = arrows(&svg);
+    assert!(arrows.len() >= 4, "{arrows:?}");
+    assert!(arrows.iter().all(|(sent, got)| sent < got), "{arrows:?}");
+    assert!(arrows.iter().any(|&(sent, _)| sent > 40), "{arrows:?}");
+    let _ = std::fs::remove_file(file);
+}

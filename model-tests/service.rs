@@ -29,3 +29,33 @@ fn service_model_keeps_zookeeper_s_guarantees_through_session_expiry() {
 fn service_model_keeps_zookeeper_s_guarantees_through_a_server_crash() {
     assert_eq!(check(ServiceConfig::crash()), 3_662_616);
 }
+
+#[test]
+fn the_service_model_draws_its_runs_as_sequence_diagrams() {
+    // A run of the first enabled action, twenty times: the explorer's picture of it has a
+    // line per server and client and an arrow per delivery.
+    let model = ServiceConfig::named("service").unwrap().into_model();
+    let mut state = model.init_states().remove(0);
+    let mut taken = Vec::new();
+    for _ in 0..20 {
+        let mut enabled = Vec::new();
+        model.actions(&state, &mut enabled);
+        let Some(a) = enabled.into_iter().next() else {
+            break;
+        };
+        state = model.next_state(&state, a.clone()).unwrap();
+        taken.push(a);
+    }
+    let init = model.init_states().remove(0);
+    let path = stateright::Path::from_actions(&model, init, &taken).unwrap();
+    let svg = model.as_svg(path).expect("a diagram");
+    for text in ["server 0", "server 1", "client 2", "client 3"] {
+        assert!(svg.contains(text), "no {text:?}");
+    }
+    let deliveries = taken
+        .iter()
+        .filter(|a| format!("{a:?}").starts_with("Actor(Deliver"))
+        .count();
+    assert!(deliveries > 0);
+    assert_eq!(svg.matches("marker-end").count(), deliveries);
+}

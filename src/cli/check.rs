@@ -68,6 +68,9 @@ pub struct CheckArgs {
     /// Bound the heartbeat ticks fired in all (as `runtime-bounded` does with 4).
     #[arg(long)]
     pub max_ticks: Option<u8>,
+    /// Write the counterexample's sequence diagram (SVG) to this file.
+    #[arg(long)]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 impl CheckArgs {
@@ -88,6 +91,7 @@ impl CheckArgs {
             resets: None,
             max_epoch: None,
             max_ticks: None,
+            svg: None,
         }
     }
 
@@ -253,6 +257,22 @@ pub fn check_service(cfg: ServiceConfig, args: &CheckArgs) -> Outcome {
     outcome(json, bounds)
 }
 
+/// Writes the sequence diagram of `path` to `file` (a failure is reported, not fatal: the
+/// verdict stands).
+fn write_svg<M: Model>(model: &M, path: &Path<M::State, M::Action>, file: &std::path::Path)
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    let Some(svg) = model.as_svg(path.clone()) else {
+        return eprintln!("this model draws no diagram");
+    };
+    match std::fs::write(file, svg) {
+        Ok(()) => eprintln!("sequence diagram written to {}", file.display()),
+        Err(e) => eprintln!("cannot write {}: {e}", file.display()),
+    }
+}
+
 /// Waits for `checker`; with `verbose`, prints progress every 2 seconds.
 fn wait<M: Model, C: Checker<M>>(checker: &C, verbose: bool) {
     let mut last = (Instant::now(), 0usize);
@@ -307,6 +327,9 @@ where
                 eprintln!("explorer path: {encoded}\n");
             }
             counterexample = json!({"property": p.name, "path": encoded, "steps": steps});
+            if let Some(file) = &args.svg {
+                write_svg(model, &path, file);
+            }
         }
     }
     let complete = args.max_depth.is_none()

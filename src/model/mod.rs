@@ -22,6 +22,7 @@
 //! properties need to remember.
 
 pub mod configs;
+pub mod diagram;
 pub mod env;
 pub mod ghost;
 pub mod service;
@@ -146,6 +147,17 @@ impl ZabModel {
                     state.history.observe_election(&self.cfg.server, st);
                 }
             }
+        }
+    }
+
+    /// The mark of `action` in a sequence diagram.
+    fn mark(&self, action: &Action) -> diagram::Mark<ModelMsg> {
+        let at = |actors: Vec<usize>, label: String| diagram::Mark::At { actors, label };
+        match action {
+            Action::Actor(a) => diagram::actor_mark(a),
+            Action::Elect { leader, quorum } => at(quorum.clone(), format!("elect {leader}")),
+            Action::Reset(a, b) => at(vec![*a, *b], "reset".into()),
+            Action::Write(i) => at(vec![*i], "client write".into()),
         }
     }
 
@@ -274,6 +286,21 @@ impl Model for ZabModel {
 
     fn properties(&self) -> Vec<Property<Self>> {
         self.properties.clone()
+    }
+
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        let steps = path.into_vec();
+        let states: Vec<&State> = steps.iter().map(|(s, _)| s).collect();
+        let marks: Vec<(diagram::Mark<ModelMsg>, String)> = steps
+            .iter()
+            .filter_map(|(_, a)| a.as_ref())
+            .map(|a| (self.mark(a), self.format_action(a)))
+            .collect();
+        let names: Vec<String> = (0..self.cfg.bounds.servers)
+            .map(|i| format!("server {i}"))
+            .collect();
+        let label = diagram::message_label::<ModelService>;
+        Some(diagram::sequence_diagram(&names, &states, &marks, label))
     }
 
     fn within_boundary(&self, state: &State) -> bool {

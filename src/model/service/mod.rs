@@ -260,6 +260,35 @@ impl Model for ServiceModel {
         self.step(state, action).map(counted)
     }
 
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        let steps = path.into_vec();
+        let states: Vec<&State> = steps.iter().map(|(s, _)| s).collect();
+        let marks: Vec<_> = steps
+            .iter()
+            .filter_map(|(_, a)| a.as_ref())
+            .map(|a| {
+                let mark = match a {
+                    Action::Actor(a) => crate::model::diagram::actor_mark(a),
+                    Action::Elect { leader, quorum } => crate::model::diagram::Mark::At {
+                        actors: quorum.clone(),
+                        label: format!("elect {leader}"),
+                    },
+                };
+                (mark, self.format_action(a))
+            })
+            .collect();
+        let names: Vec<String> = (0..self.inner.actors.len())
+            .map(|i| match i < self.servers() {
+                true => format!("server {i}"),
+                false => format!("client {i}"),
+            })
+            .collect();
+        let label = crate::model::diagram::message_label::<ZooKeeper>;
+        Some(crate::model::diagram::sequence_diagram(
+            &names, &states, &marks, label,
+        ))
+    }
+
     fn format_action(&self, action: &Action) -> String {
         match action {
             Action::Actor(a) => self.inner.format_action(a),
