@@ -236,6 +236,35 @@ fn pg_sync_then_read_sees_the_leader_s_commits() {
 }
 
 #[test]
+fn a_sync_is_answered_only_by_the_leader_s_sync_packet() {
+    // A learner takes SYNC from its leader only (ZooKeeper's learner reads its leader's
+    // socket alone): the same packet from another server does not answer the pending sync.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT + 1, 2);
+    let sync = RequestFrame {
+        xid: 1,
+        op: op::SYNC,
+        body: Request::Path("/".into()),
+    };
+    c.queue
+        .push_back((CLIENT + 1, 2, Msg::Client(ClientMsg::Request(sync))));
+    assert!(
+        c.deliver_one(),
+        "the sync reaches server 2, which forwards it to its leader"
+    );
+    c.queue.push_front((1, 2, Msg::Synced(CLIENT + 1)));
+    assert!(c.deliver_one());
+    assert!(
+        replies(&c.take(CLIENT + 1)).is_empty(),
+        "answered by a non-leader's SYNC"
+    );
+    c.run();
+    let r = replies(&c.take(CLIENT + 1));
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].body, Response::Path("/".into()));
+}
+
+#[test]
 fn pg_close_session_deletes_ephemerals_and_closes() {
     let mut c = Cluster::new(3);
     session(&mut c, CLIENT, 1);

@@ -333,3 +333,17 @@ fn leader_send_sync<S: Service>(
         send(o, server, Msg::Synced(handle));
     }
 }
+
+/// A learner gets its leader's SYNC: the sync it forwarded is done. Like ZooKeeper's learner,
+/// which reads packets only from its leader's socket, it takes SYNC from its leader alone.
+pub fn learner_process_synced<S: Service>(
+    cfg: &Config,
+    state: &mut Cow<ServerState<S>>,
+    src: usize,
+    handle: usize,
+    o: &mut Out<S>,
+) {
+    if matches!(&state.role, Role::Following(f) if f.leader == src) {
+        S::on_synced(&mut super::Host::new(cfg, state, o), handle);
+    }
+}

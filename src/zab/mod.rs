@@ -292,7 +292,8 @@ impl<S: Service> Actor for Server<S> {
             Msg::Request(op) => broadcast::leader_process_request(cfg, state, src, op, o),
             Msg::SyncRequest(handle) => broadcast::leader_process_sync(cfg, state, src, handle, o),
             Msg::Ping => heartbeat::process_ping(state, src, o),
-            m @ (Msg::Synced(_) | Msg::Service(_) | Msg::Client(_) | Msg::Input(_)) => {
+            Msg::Synced(handle) => broadcast::learner_process_synced(cfg, state, src, handle, o),
+            m @ (Msg::Service(_) | Msg::Client(_) | Msg::Input(_)) => {
                 service::deliver(&mut Host::new(cfg, state, o), src, m)
             }
         }

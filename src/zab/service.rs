@@ -178,7 +178,6 @@ impl<'a, 'b, S: Service> Host<'a, 'b, S> {
 /// input from the runtime. ZAB's own messages are not the service's.
 pub(crate) fn deliver<S: Service>(host: &mut Host<S>, src: usize, msg: Msg<S>) {
     match msg {
-        Msg::Synced(handle) => S::on_synced(host, handle),
         Msg::Service(m) => S::on_peer(host, src, m),
         Msg::Client(m) => S::on_client(host, src, m),
         Msg::Input(m) => S::on_input(host, m),
