@@ -109,12 +109,6 @@ impl<'a, 'b, S: Service> Host<'a, 'b, S> {
         &mut self.state.to_mut().local
     }
 
-    /// The committed state and the service's state together.
-    pub fn split_mut(&mut self) -> (&S::Machine, &mut S::Local) {
-        let st = self.state.to_mut();
-        (&st.sm, &mut st.local)
-    }
-
     /// Whether the server serves clients: it leads or follows an established epoch.
     pub fn serving(&self) -> bool {
         match &self.state.role {
