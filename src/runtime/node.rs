@@ -213,12 +213,8 @@ impl Batch {
             }
         }
         for (dst, msg) in self.sends.drain(..) {
-            if let Msg::Sync { mode, entries, .. } = &msg {
-                let mode = match mode {
-                    crate::zab::SyncMode::Diff => "DIFF",
-                    crate::zab::SyncMode::Trunc(_) => "TRUNC",
-                    crate::zab::SyncMode::Snap(_) => "SNAP",
-                };
+            if let Msg::Sync { entries, .. } = &msg {
+                let mode = msg.kind();
                 tracing::info!(learner = dst, mode, proposals = entries.len(), "sync");
             }
             outlet.send(dst, msg);
