@@ -18,6 +18,7 @@ mod service;
 mod storage;
 mod storage_format;
 mod support;
+mod tla_spec;
 mod zk_acl;
 mod zk_cluster;
 mod zk_conformance;

@@ -98,3 +98,22 @@ pub fn assert_all_pass(run: &Run) {
         );
     }
 }
+
+/// The pinned unique-state counts of the configurations that the TLA+ spec also covers
+/// (tla/cfg/*.cfg must expect the same: tla_spec.rs).
+pub const PINNED: &[(&str, usize)] = &[
+    ("small", 320),
+    ("broadcast", 161_598),
+    ("snapshot", 163_802),
+    ("recovery", 1_757_419),
+    ("recovery-any-leader", 6_555_865),
+];
+
+/// The pinned count of `name`.
+pub fn pinned(name: &str) -> usize {
+    PINNED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+        .unwrap_or_else(|| panic!("{name} has no pinned count"))
+}

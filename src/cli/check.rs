@@ -3,6 +3,7 @@
 use super::trace;
 use super::{model_config, parse_bug};
 use crate::model::service::{ServiceConfig, ServiceModel};
+use crate::model::tla::TraceWriter;
 use crate::model::{configs, ModelConfig, ZabModel};
 use crate::zab::Bug;
 use clap::{Args, ValueEnum};
@@ -71,6 +72,10 @@ pub struct CheckArgs {
     /// Write the counterexample's sequence diagram (SVG) to this file.
     #[arg(long)]
     pub svg: Option<std::path::PathBuf>,
+    /// Simulation only: write each random walk to this directory as a trace of the TLA+
+    /// spec's states (`walk-K.ndjson`), for `tla/Trace.tla` (see tla/README.md).
+    #[arg(long)]
+    pub trace_out: Option<std::path::PathBuf>,
 }
 
 impl CheckArgs {
@@ -92,6 +97,7 @@ impl CheckArgs {
             max_epoch: None,
             max_ticks: None,
             svg: None,
+            trace_out: None,
         }
     }
 
@@ -146,6 +152,9 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
     let bug = args.bug.as_deref().map(parse_bug).transpose()?;
     if args.strategy() == Strategy::Simulation && args.seconds.is_none() {
         return Err("--strategy simulation needs --seconds".to_string());
+    }
+    if args.trace_out.is_some() && (args.strategy() != Strategy::Simulation || args.threads != 1) {
+        return Err("--trace-out needs --strategy simulation and one thread".to_string());
     }
     let names: Vec<&str> = match (args.model.as_deref(), bug) {
         (Some(name), _) => vec![name],
@@ -202,6 +211,13 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
     let b = &cfg.bounds;
     let bounds = json!({"servers": b.servers, "writes": b.writes, "crashes": b.crashes,
         "resets": b.resets, "max_epoch": b.max_epoch, "max_round": b.max_round});
+    let writer = match &args.trace_out {
+        Some(dir) => match TraceWriter::new(dir.clone(), &cfg) {
+            Ok(w) => Some(w),
+            Err(e) => return failed(e),
+        },
+        None => None,
+    };
     let model = cfg.into_model();
     let mut builder = model
         .checker()
@@ -213,9 +229,12 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
     if let Some(seconds) = args.seconds {
         builder = builder.timeout(Duration::from_secs(seconds));
     }
+    if let Some(w) = &writer {
+        builder = builder.visitor(w.clone());
+    }
     let start = Instant::now();
     let render = |m: &ZabModel, p: &Path<_, _>| trace::render(m, p);
-    let json = match args.strategy() {
+    let mut json = match args.strategy() {
         Strategy::Bfs => finish(builder.spawn_bfs(), name, args, start, verbose, render),
         Strategy::Dfs => finish(builder.spawn_dfs(), name, args, start, verbose, render),
         Strategy::Simulation => {
@@ -223,7 +242,22 @@ pub fn check(cfg: ModelConfig, args: &CheckArgs, verbose: bool) -> Outcome {
             finish(checker, name, args, start, verbose, render)
         }
     };
+    if let Some(w) = writer {
+        match w.finish() {
+            Ok(walks) => json["trace_walks"] = json!(walks),
+            Err(e) => return failed(e),
+        }
+    }
     outcome(json, bounds)
+}
+
+/// The outcome of a run that could not be done as asked.
+fn failed(error: String) -> Outcome {
+    eprintln!("{error}");
+    Outcome {
+        json: json!({ "error": error }),
+        ok: false,
+    }
 }
 
 fn outcome(mut json: Value, bounds: Value) -> Outcome {

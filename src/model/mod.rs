@@ -26,6 +26,7 @@ pub mod diagram;
 pub mod env;
 pub mod ghost;
 pub mod service;
+pub mod tla;
 
 pub use configs::{Bounds, ModelConfig};
 pub use ghost::Ghost;

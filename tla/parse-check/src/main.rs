@@ -2,7 +2,7 @@
 //!
 //! - every `DIR/*.tla` parses with the tree-sitter TLA+ grammar, and its module is named after
 //!   its file (as SANY requires); the first syntax error is printed with its line and column;
-//! - every `DIR/cfg/*.cfg` names, as INIT, NEXT, CONSTRAINT, INVARIANT(S) and `<-` right-hand
+//! - every `DIR/*.cfg` and `DIR/cfg/*.cfg` names, as INIT, NEXT, CONSTRAINT, INVARIANT(S) and `<-` right-hand
 //!   sides, only operators that some module defines, and sets every CONSTANT that the modules
 //!   declare.
 //!
@@ -49,7 +49,8 @@ fn check(dir: &Path) -> Result<String, Vec<String>> {
             errors.push(e);
         }
     }
-    let cfgs = files(&dir.join("cfg"), "cfg").map_err(|e| vec![e])?;
+    let mut cfgs = files(dir, "cfg").map_err(|e| vec![e])?;
+    cfgs.extend(files(&dir.join("cfg"), "cfg").map_err(|e| vec![e])?);
     for path in &cfgs {
         errors.extend(check_cfg(path, &names));
     }
@@ -93,7 +94,10 @@ fn parse_module(path: &Path, names: &mut Names) -> Result<(), String> {
         } else {
             let text = &src[bad.byte_range()];
             let line = text.lines().next().unwrap_or("");
-            format!("syntax error at `{}`", line.chars().take(40).collect::<String>())
+            format!(
+                "syntax error at `{}`",
+                line.chars().take(40).collect::<String>()
+            )
         };
         return Err(format!(
             "{}:{}:{}: {what}",
@@ -219,12 +223,18 @@ fn check_cfg(path: &Path, names: &Names) -> Vec<String> {
                 // NAME VALUE or NAME <- DEFINITION
                 set.insert(w.to_string());
                 if !names.constants.contains(w) {
-                    errors.push(format!("{}: sets {w}, which no module declares", path.display()));
+                    errors.push(format!(
+                        "{}: sets {w}, which no module declares",
+                        path.display()
+                    ));
                 }
                 if words.get(i + 1).map(String::as_str) == Some("<-") {
                     let def = words.get(i + 2).map(String::as_str).unwrap_or("");
                     if !names.defined.contains(def) {
-                        errors.push(format!("{}: {w} <- {def}: no such definition", path.display()));
+                        errors.push(format!(
+                            "{}: {w} <- {def}: no such definition",
+                            path.display()
+                        ));
                     }
                     i += 3;
                 } else {
@@ -236,7 +246,10 @@ fn check_cfg(path: &Path, names: &Names) -> Vec<String> {
             "" => errors.push(format!("{}: `{w}` outside any section", path.display())),
             _ => {
                 if !names.defined.contains(w) {
-                    errors.push(format!("{}: {section} {w}: no such definition", path.display()));
+                    errors.push(format!(
+                        "{}: {section} {w}: no such definition",
+                        path.display()
+                    ));
                 }
             }
         }
