@@ -107,6 +107,8 @@ pub const PINNED: &[(&str, usize)] = &[
     ("snapshot", 163_802),
     ("recovery", 1_757_419),
     ("recovery-any-leader", 6_555_865),
+    ("observer", 36_556),
+    ("election", 17_821_467),
 ];
 
 /// The pinned count of `name`.

@@ -70,17 +70,20 @@ LeaderProcessACKEPOCH(i, r, j, m) ==
             IN IF s.zabState = "DISCOVERY" THEN LeaderTryEstablishEpoch(i, r1)
                ELSE LeaderSyncLearners(i, r1, {j})
 
-\* `leave_election` (FollowLeader / UpdateLeader): a LOOKING server learns who leads.
+\* `leave_election` (FollowLeader / UpdateLeader): a LOOKING server learns who leads (from the
+\* oracle or from Fast Leader Election); with ElectionOnly it starts no Discovery.
 LeaveElection(i, r, l) ==
-    LET s == r.s IN
-    IF s.state # "LOOKING" THEN r
-    ELSE IF l = i
-    THEN LeaderTryDecideEpoch(i, [r EXCEPT !.s = [s EXCEPT !.state = "LEADING",
-                                   !.zabState = "DISCOVERY",
-                                   !.cepoch = Put(EmptyMap, i, s.acceptedEpoch)]])
-    ELSE Send([r EXCEPT !.s = [s EXCEPT !.state = "FOLLOWING", !.zabState = "DISCOVERY",
-                                        !.leader = l]],
-              l, [mtype |-> "FOLLOWERINFO", acceptedEpoch |-> s.acceptedEpoch])
+    LET s == r.s
+        leading == [r EXCEPT !.s = [s EXCEPT !.state = "LEADING", !.zabState = "DISCOVERY",
+                                             !.cepoch = Put(EmptyMap, i, s.acceptedEpoch)]]
+        following == [r EXCEPT !.s = [s EXCEPT !.state = "FOLLOWING", !.zabState = "DISCOVERY",
+                                               !.leader = l]]
+    IN CASE s.state # "LOOKING" -> r
+         [] l = i /\ ElectionOnly -> leading
+         [] l = i -> LeaderTryDecideEpoch(i, leading)
+         [] ElectionOnly -> following
+         [] OTHER -> Send(following, l, [mtype |-> "FOLLOWERINFO",
+                                         acceptedEpoch |-> s.acceptedEpoch])
 
 \* `process_disconnected`: a follower that loses its leader goes LOOKING; a leader forgets
 \* the learner, and goes LOOKING when not yet established or without a quorum.

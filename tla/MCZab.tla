@@ -24,5 +24,15 @@ RecoverySeeds == SeedsFrom(<<
     <<[acceptedEpoch |-> 1, currentEpoch |-> 0, snapshot |-> [zxid |-> <<0, 0>>, state |-> <<>>],
        history |-> <<>>]>> >>)
 
+\* election: server 1 has the newest epoch but the shorter log of the two that logged, server
+\* 0 the longer log, server 2 (the highest id) nothing; server 0's <1,2> was never committed.
+ElectionSeeds == SeedsFrom(<<
+    <<[acceptedEpoch |-> 1, currentEpoch |-> 1, snapshot |-> [zxid |-> <<0, 0>>, state |-> <<>>],
+       history |-> <<[zxid |-> <<1, 1>>, value |-> 1], [zxid |-> <<1, 2>>, value |-> 2]>>]>>,
+    <<[acceptedEpoch |-> 2, currentEpoch |-> 2, snapshot |-> [zxid |-> <<0, 0>>, state |-> <<>>],
+       history |-> <<[zxid |-> <<1, 1>>, value |-> 1]>>]>>,
+    <<[acceptedEpoch |-> 1, currentEpoch |-> 1, snapshot |-> [zxid |-> <<0, 0>>, state |-> <<>>],
+       history |-> <<>>]>> >>)
+
 NoneCommitted == <<>>
 =============================================================================

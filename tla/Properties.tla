@@ -87,4 +87,29 @@ CommittedLogDurability ==
         IsQuorum({i \in Server : IsVoter(i) /\
                     LET d == IF srv[i].disk # None THEN srv[i].disk ELSE Seeds[i]
                     IN d # None /\ Contains(Held(d[1]), ghost.committed[k])})
+(***************************************************************************)
+(* Fast Leader Election (the models with Election = "fast").               *)
+(***************************************************************************)
+
+\* Every live leader was voted for, while they were LOOKING, by a quorum of voters in the round
+\* in which it decided.
+ElectionQuorum ==
+    \A i \in Live :
+        srv[i].state = "LEADING" =>
+            IsQuorum({p \in Server : <<srv[i].round, p, i>> \in ghost.votes})
+
+\* No voter decided for a vote less recent than its own.
+ElectionRecency == ghost.staleVote = None
+
+\* The leader a server follows or is (`ServerState::leader`).
+LeaderOf(i) == IF srv[i].state = "LEADING" THEN i ELSE srv[i].leader
+
+\* No round has two accepted leaders at once: a live leader is accepted when it is established
+\* or a quorum that decided in its round follows it.
+RoundAgreement ==
+    LET leaders == {l \in Live : srv[l].state = "LEADING"}
+        deciders(l) == {p \in Live : srv[p].state # "LOOKING" /\ srv[p].round = srv[l].round
+                                      /\ LeaderOf(p) = l}
+        accepted == {l \in leaders : IsEstablishedLeader(srv[l]) \/ IsQuorum(deciders(l))}
+    IN \A a, b \in accepted : srv[a].round = srv[b].round => a = b
 =============================================================================

@@ -40,9 +40,9 @@ LeaderSyncLearners(i, r, L) ==
                    committed |-> s.committed]
         newleader == [mtype |-> "NEWLEADER", epoch |-> s.currentEpoch]
     IN IF s.state # "LEADING" THEN r
-       ELSE [s |-> [s EXCEPT !.synced = @ \cup to],
-             out |-> [p \in Server |-> IF p \in to THEN r.out[p] \o <<msg(p), newleader>>
-                                      ELSE r.out[p]]]
+       ELSE [r EXCEPT !.s = [s EXCEPT !.synced = @ \cup to],
+                      !.out = [p \in Server |-> IF p \in to THEN r.out[p] \o <<msg(p), newleader>>
+                                               ELSE r.out[p]]]
 
 \* `leader_try_establish`: on a quorum of ACK-LD commit the initial history, send UPTODATE.
 LeaderTryEstablish(i, r) ==

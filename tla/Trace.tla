@@ -6,7 +6,7 @@
 (*                                                                         *)
 (* DIR holds walk-1.ndjson .. walk-K.ndjson, all of one configuration:     *)
 (* a first line {"constants": ...} and then one line per state of the walk *)
-(* with the values of srv, crashed, msgs and ghost (src/model/tla.rs).     *)
+(* with the values of srv, crashed, msgs, emsgs and ghost (model::tla).    *)
 (* The environment names the files: TRACE_DIR=DIR TRACE_WALKS=K. The       *)
 (* constants of the spec are read from the first walk, so Trace.cfg serves *)
 (* every configuration.                                                    *)
@@ -36,6 +36,9 @@ FromZero(s) == [i \in 0 .. Len(s) - 1 |-> s[i + 1]]
 
 TraceVoters == C.Voters
 TraceObservers == C.Observers
+TraceElection == C.Election
+TraceElectionOnly == C.ElectionOnly
+TraceMaxRound == C.MaxRound
 TraceBug == C.Bug
 TraceSnapCount == C.SnapCount
 TraceWrites == C.Writes
@@ -50,19 +53,22 @@ TraceAnyLeader == C.AnyLeader
 Srv(j) == [k \in 0 .. Len(j) - 1 |->
              [j[k + 1] EXCEPT !.cepoch = ToMap(@), !.ackepoch = ToMap(@),
                               !.synced = ToSet(@), !.ackld = ToSet(@),
-                              !.acks = ToMapOfSets(@), !.timers = ToSet(@)]]
+                              !.acks = ToMapOfSets(@), !.timers = ToSet(@),
+                              !.recv = ToMap(@), !.outOfElection = ToMap(@)]]
 Net(j) == [a \in 0 .. Len(j) - 1 |-> FromZero(j[a + 1])]
 Ghost(j) == [j EXCEPT !.divergent = ToSet(@), !.broadcast = ToMap(@),
                       !.established = ToMapOfSets(@), !.initial = ToMap(@),
-                      !.restarted = ToSet(@)]
+                      !.restarted = ToSet(@), !.votes = ToSet(@)]
 
 \* Line l of walk w as the spec's state.
 Is(w, l) ==
     LET j == Lines[w][l] IN
-    <<srv, crashed, msgs, ghost>> = <<Srv(j.srv), FromZero(j.crashed), Net(j.msgs), Ghost(j.ghost)>>
+    <<srv, crashed, msgs, emsgs, ghost>> =
+        <<Srv(j.srv), FromZero(j.crashed), Net(j.msgs), Net(j.emsgs), Ghost(j.ghost)>>
 IsNext(w, l) ==
     LET j == Lines[w][l] IN
-    <<srv', crashed', msgs', ghost'>> = <<Srv(j.srv), FromZero(j.crashed), Net(j.msgs), Ghost(j.ghost)>>
+    <<srv', crashed', msgs', emsgs', ghost'>> =
+        <<Srv(j.srv), FromZero(j.crashed), Net(j.msgs), Net(j.emsgs), Ghost(j.ghost)>>
 
 VARIABLES walk, line
 
@@ -79,7 +85,13 @@ TraceNext ==
        /\ line' = line + 1
        /\ UNCHANGED walk
     \/ /\ line = Len(Lines[walk])
-       /\ UNCHANGED <<srv, crashed, msgs, ghost, walk, line>>
+       /\ UNCHANGED <<srv, crashed, msgs, emsgs, ghost, walk, line>>
+
+\* The election properties apply to the Fast Leader Election models only (as in
+\* `properties::all`).
+FastElectionQuorum == Election = "fast" => ElectionQuorum
+FastElectionRecency == Election = "fast" => ElectionRecency
+FastRoundAgreement == Election = "fast" => RoundAgreement
 
 \* What the last step's line said the model did, for reading a rejected walk.
 TraceAction == Lines[walk][line].action

@@ -23,6 +23,7 @@ CONSTANTS
     MaxCrashes,     \* crashes in all                   (Bounds.crashes)
     MaxResets,      \* connection resets in all         (Bounds.resets)
     MaxEpoch,       \* no acceptedEpoch above this      (Bounds.max_epoch)
+    MaxRound,       \* no election round above this; 0: unbounded (Bounds.max_round)
     Seeds,          \* per server: None or Some(durable state on disk at first start)
     SeedCommitted,  \* transactions committed before the run besides snapshots
     AnyLeader       \* the oracle may elect any member of a quorum (recovery-any-leader)
@@ -31,15 +32,16 @@ VARIABLES
     srv,      \* srv[i]: server i's state (ZabBase); a crashed server keeps its last one
     crashed,  \* crashed[i]: server i is down
     msgs,     \* msgs[j][i]: the quorum connection's FIFO from j to i
+    emsgs,    \* emsgs[j][i]: the election connection's FIFO from j to i
     ghost     \* what the properties remember (`Ghost`)
 
-vars == <<srv, crashed, msgs, ghost>>
+vars == <<srv, crashed, msgs, emsgs, ghost>>
 
 Env == N  \* the id the oracle and the clients send from
 
 SeedOf(i) == IF Seeds[i] = None THEN EmptyDurable ELSE Seeds[i][1]
 \* A (re)start: from what was saved, or the seed when nothing was.
-StartFrom(i, disk) == Start(IF disk = None THEN SeedOf(i) ELSE disk[1], disk)
+StartFrom(i, disk) == Start(i, IF disk = None THEN SeedOf(i) ELSE disk[1], disk)
 
 (***************************************************************************)
 (* The ghost (`Ghost::observe`, after every step, for each live server in  *)
@@ -63,8 +65,12 @@ ObserveServer(g0, s, i) ==
         est == Put(g.established, e,
                    (IF e \in DOMAIN g.established THEN g.established[e] ELSE {}) \cup {i})
         ini == IF e \in DOMAIN g.initial THEN g.initial ELSE Put(g.initial, e, Zxids(Held(s)))
-    IN IF ~IsEstablishedLeader(s) THEN g
-       ELSE [g EXCEPT !.established = est, !.initial = ini, !.broadcast = bc]
+        g1 == IF ~IsEstablishedLeader(s) THEN g
+              ELSE [g EXCEPT !.established = est, !.initial = ini, !.broadcast = bc]
+    \* `Ghost::observe_election` (Fast Leader Election only): every vote a LOOKING voter held.
+    IN IF Election = "fast" /\ IsVoter(i) /\ s.state = "LOOKING"
+       THEN [g1 EXCEPT !.votes = @ \cup {<<s.round, i, s.vote.leader>>}]
+       ELSE g1
 
 RECURSIVE ObserveFrom(_, _, _, _)
 ObserveFrom(g, S, C, k) ==
@@ -88,21 +94,23 @@ InitGhost ==
      committed |-> IF Len(SeedCommitted) > Len(snap) THEN SeedCommitted ELSE snap,
      divergent |-> {},
      broadcast |-> [z \in {t.zxid : t \in SeedTxns} |-> (CHOOSE t \in SeedTxns : t.zxid = z).value],
-     established |-> EmptyMap, initial |-> EmptyMap, restarted |-> {}]
+     established |-> EmptyMap, initial |-> EmptyMap, restarted |-> {},
+     votes |-> {}, staleVote |-> None]
 
 (***************************************************************************)
 (* A step of the whole system: servers P each ran one step with results R  *)
 (* (they run on different servers and send on different connections, so   *)
 (* their order does not matter), on the network `net`.                     *)
 (***************************************************************************)
-Run(P, R, S, C, net, g) ==
+Run2(P, R, S, C, net, enet, g) ==
     LET S1 == [p \in Server |-> IF p \in P THEN R[p].s ELSE S[p]]
-        net1 == [a \in Server |-> IF a \in P THEN [b \in Server |-> net[a][b] \o R[a].out[b]]
-                                   ELSE net[a]]
+        add(n, a, field) == IF a \in P THEN [b \in Server |-> n[a][b] \o R[a][field][b]] ELSE n[a]
     IN /\ srv' = S1
        /\ crashed' = C
-       /\ msgs' = net1
+       /\ msgs' = [a \in Server |-> add(net, a, "out")]
+       /\ emsgs' = [a \in Server |-> add(enet, a, "eout")]
        /\ ghost' = Observe(g, S1, C)
+Run(P, R, S, C, net, g) == Run2(P, R, S, C, net, emsgs, g)
 
 Live == {i \in Server : ~crashed[i]}
 
@@ -113,14 +121,34 @@ Receive(j, i) ==
     /\ Run({i}, [p \in {i} |-> OnMsg(i, srv[i], j, Head(msgs[j][i]))], srv, crashed,
            Take(msgs, j, i), ghost)
 
+\* A notification: server i takes the head of its election connection from j.
+ReceiveElection(j, i) ==
+    /\ i \in Live
+    /\ emsgs[j][i] # <<>>
+    /\ Run2({i}, [p \in {i} |-> OnMsg(i, srv[i], j, Head(emsgs[j][i]))], srv, crashed, msgs,
+            Take(emsgs, j, i), ghost)
+
+\* `Ghost::observe_decision`: the first voter that left election at the end of finalizeWait
+\* for a vote less recent than its own.
+ObserveDecision(g, i, before, after) ==
+    LET own == OwnVote(before, i)
+        v == after.vote
+    IN IF before.state = "LOOKING" /\ after.state # "LOOKING" /\ IsVoter(i) /\ g.staleVote = None
+          /\ KeyGreater(<<own.epoch, own.zxid, own.leader>>, <<v.epoch, v.zxid, v.leader>>)
+       THEN [g EXCEPT !.staleVote = Some(<<i, own, v>>)]
+       ELSE g
+
 \* A timer of server i fires.
 Timeout(i, t) ==
     /\ i \in Live
     /\ t \in srv[i].timers
-    /\ Run({i}, [p \in {i} |-> OnTimeout(i, srv[i], t)], srv, crashed, msgs, ghost)
+    /\ LET r == OnTimeout(i, srv[i], t) IN
+       Run({i}, [p \in {i} |-> r], srv, crashed, msgs,
+           IF t = "Finalize" THEN ObserveDecision(ghost, i, srv[i], r.s) ELSE ghost)
 
 \* The oracle elects l among the quorum Q of live LOOKING voters.
 Elect(Q, l) ==
+    /\ Election = "oracle"
     /\ Q \subseteq {i \in Live : IsVoter(i) /\ srv[i].state = "LOOKING"}
     /\ IsQuorum(Q)
     /\ l \in Q
@@ -136,13 +164,13 @@ Crash(i) ==
     /\ LET C == [crashed EXCEPT ![i] = TRUE]
            S == [srv EXCEPT ![i].timers = {}]
            P == Server \ {i}
-       IN Run(P, [p \in P |-> OnMsg(p, S[p], i, [mtype |-> "DISCONNECTED"])], S, C,
-              CutAll(msgs, i), [ghost EXCEPT !.crashes = @ + 1])
+       IN Run2(P, [p \in P |-> OnMsg(p, S[p], i, [mtype |-> "DISCONNECTED"])], S, C,
+               CutAll(msgs, i), CutAll(emsgs, i), [ghost EXCEPT !.crashes = @ + 1])
 
 \* Server i restarts from what it saved.
 Recover(i) ==
     /\ crashed[i]
-    /\ Run({i}, [p \in {i} |-> [s |-> StartFrom(i, srv[i].disk), out |-> NoOut]], srv,
+    /\ Run({i}, [p \in {i} |-> StartFrom(i, srv[i].disk)], srv,
            [crashed EXCEPT ![i] = FALSE], msgs, [ghost EXCEPT !.restarted = @ \cup {i}])
 
 \* The quorum connection between a learner and its leader resets.
@@ -166,13 +194,15 @@ Write(i) ==
            srv, crashed, msgs, [ghost EXCEPT !.writes = @ + 1])
 
 Init ==
-    /\ srv = [i \in Server |-> StartFrom(i, None)]
+    LET R == [i \in Server |-> StartFrom(i, None)] IN
+    /\ srv = [i \in Server |-> R[i].s]
     /\ crashed = [i \in Server |-> FALSE]
-    /\ msgs = EmptyNet(Server)
+    /\ msgs = [i \in Server |-> R[i].out]
+    /\ emsgs = [i \in Server |-> R[i].eout]
     /\ ghost = Observe(InitGhost, srv, crashed)
 
 Next ==
-    \/ \E i, j \in Server : Receive(j, i)
+    \/ \E i, j \in Server : Receive(j, i) \/ ReceiveElection(j, i)
     \/ \E i \in Server : \E t \in srv[i].timers : Timeout(i, t)
     \/ \E Q \in SUBSET Server : \E l \in Q : Elect(Q, l)
     \/ \E i \in Server : Crash(i) \/ Recover(i) \/ Write(i)
@@ -181,5 +211,6 @@ Next ==
 Spec == Init /\ [][Next]_vars
 
 \* `ZabModel::within_boundary`: states beyond it are neither explored nor counted.
-WithinBounds == \A i \in Server : srv[i].acceptedEpoch <= MaxEpoch
+WithinBounds ==
+    \A i \in Server : srv[i].acceptedEpoch <= MaxEpoch /\ (MaxRound = 0 \/ srv[i].round <= MaxRound)
 =============================================================================

@@ -4,7 +4,7 @@
 (* `OnMsg` routes a message to its handler, `OnTimeout` a timer, and every *)
 (* step ends with `EndStep` (src/zab/service.rs: the snapshot, when due).  *)
 (***************************************************************************)
-EXTENDS Discovery
+EXTENDS FastLeaderElection
 
 \* `take_snapshot` (ZooKeeper's snapCount): once SnapCount committed transactions sit in the
 \* log, fold them into a snapshot of the delivered state and save.
@@ -21,7 +21,8 @@ OnMsg(i, s, j, m) ==
     LET r == Begin(s)
         t == m.mtype
     IN EndStep(i,
-        CASE t = "ELECTIONOUTCOME" -> LeaveElection(i, r, m.leader)
+        CASE t = "NOTIFICATION"    -> ProcessNotification(i, r, j, m)
+          [] t = "ELECTIONOUTCOME" -> LeaveElection(i, r, m.leader)
           [] t = "DISCONNECTED"    -> ProcessDISCONNECTED(i, r, j)
           [] t = "CLIENTWRITE"     -> ProcessClientWrite(i, r, m.value)
           [] t = "FOLLOWERINFO"    -> LeaderProcessFOLLOWERINFO(i, r, j, m)
@@ -40,5 +41,6 @@ OnMsg(i, s, j, m) ==
 \* `Actor::on_timeout`: a timer fires and is gone.
 OnTimeout(i, s, timer) ==
     LET r == Begin([s EXCEPT !.timers = @ \ {timer}]) IN
-    EndStep(i, CASE timer = "Flush" -> FollowerFlush(i, r))
+    EndStep(i, CASE timer = "Flush" -> FollowerFlush(i, r)
+                 [] timer = "Finalize" -> ProcessFinalize(i, r))
 =============================================================================

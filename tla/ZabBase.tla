@@ -13,10 +13,12 @@
 EXTENDS Integers, Sequences, FiniteSets
 
 CONSTANTS
-    Voters,     \* voting servers are 0 .. Voters-1       (Config.voters)
-    Observers,  \* then the observers                     (Config.observers)
-    Bug,        \* "none", or a bug switch's name         (Config.bug, src/zab/bugs.rs)
-    SnapCount   \* 0: never snapshot; else Config.snap_count
+    Voters,       \* voting servers are 0 .. Voters-1     (Config.voters)
+    Observers,    \* then the observers                   (Config.observers)
+    Election,     \* "oracle" or "fast" (Fast Leader Election)  (Config.election)
+    ElectionOnly, \* decided servers start no Discovery   (Config.election_only)
+    Bug,          \* "none", or a bug switch's name       (Config.bug, src/zab/bugs.rs)
+    SnapCount     \* 0: never snapshot; else Config.snap_count
 
 N == Voters + Observers
 Server == 0 .. N - 1
@@ -88,8 +90,10 @@ Looking(s) ==
               !.newEpoch = 0, !.cepoch = EmptyMap, !.ackepoch = EmptyMap,
               !.synced = {}, !.ackld = {}, !.acks = EmptyMap]
 
-\* `Actor::on_start`: a server starting from what it saved (or its seed).
-Start(d, disk) ==
+NoVote == [epoch |-> 0, zxid |-> Zero, leader |-> 0]
+
+\* The server record as `Actor::on_start` builds it, before Fast Leader Election's first round.
+StartState(d, disk) ==
     [acceptedEpoch |-> d.acceptedEpoch, currentEpoch |-> d.currentEpoch,
      snapshot |-> d.snapshot, history |-> d.history,
      disk |-> disk,
@@ -98,7 +102,8 @@ Start(d, disk) ==
      pending |-> None, ackedNewLeader |-> FALSE,
      newEpoch |-> 0, cepoch |-> EmptyMap, ackepoch |-> EmptyMap,
      synced |-> {}, ackld |-> {}, acks |-> EmptyMap,
-     voteZxid |-> None, timers |-> {}]
+     voteZxid |-> None, timers |-> {},
+     round |-> 0, vote |-> NoVote, recv |-> EmptyMap, outOfElection |-> EmptyMap]
 
 \* The vote's zxid: the last logged one (with ZOOKEEPER-2845, the stale last processed one).
 VoteZxid(s) == IF s.voteZxid = None THEN LastZxid(s) ELSE s.voteZxid[1]
@@ -119,14 +124,49 @@ IsEstablishedLeader(s) == s.state = "LEADING" /\ s.zabState = "BROADCAST"
 (* A step's result: the server's new state and, per destination, the       *)
 (* messages it sends, in order (`Out` of stateright).                      *)
 (***************************************************************************)
+\* `out` is for the quorum port, `eout` for the election port.
 NoOut == [j \in Server |-> <<>>]
-Begin(s) == [s |-> s, out |-> NoOut]
+Begin(s) == [s |-> s, out |-> NoOut, eout |-> NoOut]
 Send(r, j, m) == [r EXCEPT !.out[j] = Append(@, m)]
 SendAll(r, S, m) == [r EXCEPT !.out = [j \in Server |->
                         IF j \in S THEN Append(r.out[j], m) ELSE r.out[j]]]
+SendElection(r, j, m) == [r EXCEPT !.eout[j] = Append(@, m)]
+SendElectionAll(r, S, m) == [r EXCEPT !.eout = [j \in Server |->
+                                IF j \in S THEN Append(r.eout[j], m) ELSE r.eout[j]]]
+CancelTimer(s, t) == [s EXCEPT !.timers = @ \ {t}]
 \* `o.save(durable)`: the durable state as it is now is what a restart finds.
 Save(s) == [s EXCEPT !.disk = Some(Durable(s))]
 SetTimer(s, t) == [s EXCEPT !.timers = @ \cup {t}]
+
+(***************************************************************************)
+(* Fast Leader Election's votes (src/zab/fle.rs): what GoLooking and the   *)
+(* start of a server need; the handlers are in FastLeaderElection.tla.     *)
+(***************************************************************************)
+OwnVote(s, i) == [epoch |-> s.currentEpoch, zxid |-> VoteZxid(s), leader |-> i]
+\* The sender's state in a notification (`fle::peer_state`).
+PeerState(s, i) == CASE s.state = "LOOKING" -> "LOOKING"
+                     [] s.state = "LEADING" -> "LEADING"
+                     [] IsVoter(i) -> "FOLLOWING"
+                     [] OTHER -> "OBSERVING"
+Notification(s, i) == [mtype |-> "NOTIFICATION", vote |-> s.vote, round |-> s.round,
+                       state |-> PeerState(s, i)]
+SetVote(s, i, v) == [s EXCEPT !.vote = v, !.recv = IF IsVoter(i) THEN Put(@, i, v) ELSE @]
+\* A quorum of this round's votes equals v.
+HasQuorum(s, v) == IsQuorum({p \in DOMAIN s.recv : s.recv[p] = v})
+SendNotifications(i, r) ==
+    SendElectionAll(r, {p \in 0 .. Voters - 1 : p # i}, Notification(r.s, i))
+\* `fle::start_round`: a new round, a vote for oneself, notifications to every voter.
+StartRound(i, r) ==
+    LET s0 == [r.s EXCEPT !.round = @ + 1, !.recv = EmptyMap, !.outOfElection = EmptyMap]
+        s1 == SetVote(s0, i, OwnVote(s0, i))
+        \* An ensemble of one is a quorum with its own vote (arm_finalize).
+        s2 == IF HasQuorum(s1, s1.vote) THEN SetTimer(s1, "Finalize") ELSE s1
+    IN SendNotifications(i, [r EXCEPT !.s = s2])
+
+\* `Actor::on_start`: a server starting from what it saved (or its seed).
+Start(i, d, disk) ==
+    LET r == Begin(StartState(d, disk)) IN
+    IF Election = "fast" THEN StartRound(i, r) ELSE r
 
 \* `ServerState::commit_up_to`: deliver every held transaction up to z, in order.
 CommitUpTo(s, z) ==
@@ -161,7 +201,8 @@ GoLooking(i, r, gone) ==
                 [] OTHER -> r
         s1 == Looking(s)
         s2 == IF Has("zk-2845") THEN [s1 EXCEPT !.voteZxid = Some(s.committed)] ELSE s1
-    IN [r1 EXCEPT !.s = s2]
+        r2 == [r1 EXCEPT !.s = s2]
+    IN IF Election = "fast" THEN StartRound(i, r2) ELSE r2
 
 \* `Leading::forget`: a learner whose connection closed.
 Forget(s, p) ==

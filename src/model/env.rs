@@ -98,6 +98,37 @@ where
     }
 }
 
+/// Puts the election-port messages of each flow before its quorum-port ones, keeping the order
+/// within each port.
+///
+/// stateright keeps one flow per ordered pair of actors, but a pair of servers has two
+/// independent connections, and a delivery takes the first message of either
+/// ([`deliveries`]); a reset drops one connection's messages and keeps the other's in order.
+/// So how the two ports' messages interleave in a flow never matters to what can happen next,
+/// and two states that differ only in that are one state of the system. Without this the
+/// checker counted them apart (the FLE models had states that differ only in whether a
+/// notification was sent before or after a FOLLOWERINFO), and the TLA+ spec, with one FIFO per
+/// connection, counted fewer. With it both count the same states. Nothing changes for the
+/// models whose servers use one port only (the oracle models).
+pub fn canonical_flows<A: Actor<Msg = Msg<S>>, S: Service, H>(state: &mut St<A, H>) {
+    let Network::Ordered(flows) = &mut state.network else {
+        return;
+    };
+    for flow in flows.values_mut() {
+        let quorum_first = flow
+            .iter()
+            .zip(flow.iter().skip(1))
+            .any(|(a, b)| a.channel() == Channel::Quorum && b.channel() == Channel::Election);
+        if quorum_first {
+            let (election, quorum): (Vec<_>, Vec<_>) = flow
+                .drain(..)
+                .partition(|m| m.channel() == Channel::Election);
+            flow.extend(election);
+            flow.extend(quorum);
+        }
+    }
+}
+
 /// The deliveries possible now: on each flow to a live actor, the first message of each
 /// connection. A fine-grained follower in the middle of its NEWLEADER steps reads no further
 /// quorum packet from its leader (ZooKeeper's learner thread handles one packet at a time).

@@ -139,6 +139,7 @@ impl ZabModel {
     }
 
     fn observe(&self, state: &mut State) {
+        env::canonical_flows(state);
         state.history.timer_counts = env::timer_counts(state);
         let fle = self.cfg.server.election == ElectionMode::Fast;
         for (i, st) in state.actor_states.iter().enumerate() {

@@ -2,10 +2,12 @@
 //! between the two descriptions of one machine.
 //!
 //! [`state`] renders a state of [`ZabModel`] as the values of the spec's variables `srv`,
-//! `crashed`, `msgs` and `ghost`, in JSON that `tla/Trace.tla` reads with TLC's `Json`
-//! module (finite maps become arrays of `[key, value]` pairs and sets become arrays, which
-//! Trace.tla turns back into functions and sets). For the configurations the spec covers (the
-//! oracle, an atomic follower, no heartbeats) the rendering is one to one: two different
+//! `crashed`, `msgs`, `emsgs` and `ghost`, in JSON that `tla/Trace.tla` reads with TLC's
+//! `Json` module (finite maps become arrays of `[key, value]` pairs and sets become arrays,
+//! which Trace.tla turns back into functions and sets). For the configurations the spec covers
+//! (the oracle or Fast Leader Election, an atomic follower, no heartbeats; the model keeps each
+//! pair's flow in its canonical order, [`super::env::canonical_flows`]) the rendering is one to
+//! one: two different
 //! states of the model render differently (model-tests/tla_spec.rs counts them), which is why
 //! TLC and `zabkeeper check` report the same number of distinct states.
 //!
@@ -14,7 +16,7 @@
 
 use super::{ModelConfig, State, ZabModel};
 use crate::zab::msg::Channel;
-use crate::zab::{ElectionMode, Msg, Phase, Role, SyncMode, Timer, Txn, Zxid};
+use crate::zab::{ElectionMode, Msg, PeerState, Phase, Role, SyncMode, Timer, Txn, Vote, Zxid};
 use serde_json::{json, Value};
 use stateright::actor::Network;
 use stateright::{CheckerVisitor, Model, Path};
@@ -25,9 +27,7 @@ use std::sync::{Arc, Mutex};
 /// Why a configuration is outside what the spec describes, if it is.
 pub fn uncovered(cfg: &ModelConfig) -> Option<&'static str> {
     let s = &cfg.server;
-    if s.election != ElectionMode::Oracle {
-        Some("Fast Leader Election is not in the TLA+ spec yet")
-    } else if s.fine_grained {
+    if s.fine_grained {
         Some("the fine-grained follower is not in the TLA+ spec yet")
     } else if s.heartbeats {
         Some("heartbeats are not in the TLA+ spec yet")
@@ -58,6 +58,19 @@ pub fn durable(d: &crate::zab::Durable<super::DeliveredLog>) -> Value {
            "snapshot": snapshot(&d.snapshot), "history": txns(d.log.iter())})
 }
 
+fn vote(v: &Vote) -> Value {
+    json!({"epoch": v.epoch, "zxid": zxid(v.zxid), "leader": v.leader})
+}
+
+fn peer_state(p: PeerState) -> &'static str {
+    match p {
+        PeerState::Looking => "LOOKING",
+        PeerState::Following => "FOLLOWING",
+        PeerState::Leading => "LEADING",
+        PeerState::Observing => "OBSERVING",
+    }
+}
+
 fn option(v: Option<Value>) -> Value {
     Value::Array(v.into_iter().collect())
 }
@@ -70,9 +83,11 @@ fn mode(m: &SyncMode<super::DeliveredLog>) -> Value {
     }
 }
 
-/// A message on the quorum connection, as the spec's record.
+/// A message between servers, as the spec's record.
 fn message(m: &super::ModelMsg) -> Result<Value, String> {
     Ok(match m {
+        Msg::Notification(n) => json!({"mtype": "NOTIFICATION", "vote": vote(&n.vote),
+                                       "round": n.round, "state": peer_state(n.state)}),
         Msg::FollowerInfo { accepted_epoch } => {
             json!({"mtype": "FOLLOWERINFO", "acceptedEpoch": accepted_epoch})
         }
@@ -105,6 +120,7 @@ fn message(m: &super::ModelMsg) -> Result<Value, String> {
 fn timer(t: &super::ModelTimer) -> Result<Value, String> {
     match t {
         Timer::Flush => Ok(json!("Flush")),
+        Timer::Finalize => Ok(json!("Finalize")),
         other => Err(format!("timer {other:?} is not in the TLA+ spec")),
     }
 }
@@ -174,18 +190,25 @@ fn server(state: &State, i: usize) -> Result<Value, String> {
         "acks": pairs(&leading.acks, |z, ids| (zxid(*z), json!(ids))),
         "voteZxid": option(st.vote_zxid.map(zxid)),
         "timers": Value::Array(timers?),
+        "round": st.election.round,
+        "vote": vote(&st.election.vote),
+        "recv": pairs(&st.election.recv, |k, v| (json!(k), vote(v))),
+        "outOfElection": pairs(&st.election.out_of_election, |k, (r, v, p)| {
+            (json!(k), json!({"round": r, "vote": vote(v), "state": peer_state(*p)}))
+        }),
     });
     let obj = out.as_object_mut().expect("an object");
     obj.extend(fields.as_object().expect("an object").clone());
     Ok(out)
 }
 
-/// The spec's variables in `state`: `srv`, `crashed`, `msgs` (the quorum connections' FIFOs,
-/// `msgs[j][i]` from j to i) and `ghost`.
+/// The spec's variables in `state`: `srv`, `crashed`, `msgs` and `emsgs` (the quorum and the
+/// election connections' FIFOs, `msgs[j][i]` from j to i) and `ghost`.
 pub fn state(model: &ZabModel, state: &State) -> Result<Value, String> {
     let n = model.cfg.bounds.servers;
     let srv: Result<Vec<Value>, String> = (0..n).map(|i| server(state, i)).collect();
     let mut msgs = vec![vec![Vec::new(); n]; n];
+    let mut emsgs = vec![vec![Vec::new(); n]; n];
     if let Network::Ordered(flows) = &state.network {
         for ((src, dst), flow) in flows {
             let (s, d) = (usize::from(*src), usize::from(*dst));
@@ -193,10 +216,11 @@ pub fn state(model: &ZabModel, state: &State) -> Result<Value, String> {
                 return Err(format!("a message from {s} to {d} is left in the network"));
             }
             for m in flow {
-                if m.channel() != Channel::Quorum {
-                    return Err("election messages are not in the TLA+ spec yet".into());
-                }
-                msgs[s][d].push(message(m)?);
+                let fifo = match m.channel() {
+                    Channel::Quorum => &mut msgs[s][d],
+                    Channel::Election => &mut emsgs[s][d],
+                };
+                fifo.push(message(m)?);
             }
         }
     }
@@ -211,8 +235,18 @@ pub fn state(model: &ZabModel, state: &State) -> Result<Value, String> {
             (json!(e), Value::Array(zs.iter().map(|z| zxid(*z)).collect()))
         }),
         "restarted": json!(g.restarted),
+        "votes": json!(g.votes),
+        "staleVote": option(g.stale_vote.map(|(i, own, followed)| {
+            let key = |(epoch, z, leader): (u32, Zxid, usize)| {
+                json!({"epoch": epoch, "zxid": zxid(z), "leader": leader})
+            };
+            json!([i, key(own), key(followed)])
+        })),
     });
-    Ok(json!({"srv": srv?, "crashed": state.crashed, "msgs": msgs, "ghost": ghost}))
+    Ok(
+        json!({"srv": srv?, "crashed": state.crashed, "msgs": msgs, "emsgs": emsgs,
+              "ghost": ghost}),
+    )
 }
 
 /// The spec's constants for `cfg` (tla/MCZab.tla and the .cfg files set the same ones).
@@ -223,6 +257,13 @@ pub fn constants(cfg: &ModelConfig) -> Value {
         .collect();
     json!({
         "Voters": cfg.server.voters, "Observers": cfg.server.observers,
+        "Election": match cfg.server.election {
+            ElectionMode::Oracle => "oracle",
+            ElectionMode::Fast => "fast",
+        },
+        "ElectionOnly": cfg.server.election_only,
+        // 0 stands for no bound (TLC's configuration files have no negative numbers).
+        "MaxRound": if b.max_round == u32::MAX { 0 } else { b.max_round },
         "Bug": cfg.server.bug.map_or("none", |bug| bug.name()),
         "SnapCount": cfg.server.snap_count.unwrap_or(0),
         "Writes": b.writes, "FirstValue": b.first_value, "MaxCrashes": b.crashes,
