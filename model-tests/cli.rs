@@ -128,3 +128,17 @@ fn svg_writes_the_counterexample_as_a_sequence_diagram() {
     assert!(arrows.iter().any(|&(sent, _)| sent > 40), "{arrows:?}");
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn seconds_stops_a_long_depth_first_search_and_reports_it_incomplete() {
+    // One DFS thread rarely runs out of local work, which is when stateright looks at its own
+    // time limit; the command must stop waiting by itself.
+    let start = std::time::Instant::now();
+    let (_, out, _) = zabkeeper(&["check", "ensemble", "--seconds", "2"]);
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().expect("a line")).unwrap();
+    assert_eq!(v["complete"], false, "{v}");
+    assert!(v["unique_states"].as_u64().unwrap() > 0);
+    assert_eq!(v["counterexample"], serde_json::Value::Null);
+}

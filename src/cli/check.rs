@@ -69,6 +69,9 @@ pub struct CheckArgs {
     /// Bound the heartbeat ticks fired in all (as `runtime-bounded` does with 4).
     #[arg(long)]
     pub max_ticks: Option<u8>,
+    /// Override the highest election round any server may reach (Fast Leader Election models).
+    #[arg(long)]
+    pub max_round: Option<u32>,
     /// Write the counterexample's sequence diagram (SVG) to this file.
     #[arg(long)]
     pub svg: Option<std::path::PathBuf>,
@@ -96,6 +99,7 @@ impl CheckArgs {
             resets: None,
             max_epoch: None,
             max_ticks: None,
+            max_round: None,
             svg: None,
             trace_out: None,
         }
@@ -118,6 +122,7 @@ impl CheckArgs {
         b.resets = self.resets.unwrap_or(b.resets);
         b.max_epoch = self.max_epoch.unwrap_or(b.max_epoch);
         b.max_ticks = self.max_ticks.unwrap_or(b.max_ticks);
+        b.max_round = self.max_round.unwrap_or(b.max_round);
         cfg
     }
 }
@@ -169,7 +174,7 @@ pub fn run(args: CheckArgs) -> Result<bool, String> {
                 args.resets.is_some(),
                 args.max_epoch.is_some(),
             ];
-            if others.contains(&true) || args.max_ticks.is_some() {
+            if others.contains(&true) || args.max_ticks.is_some() || args.max_round.is_some() {
                 return Err(format!(
                     "`{name}` takes only --crashes among the bound overrides"
                 ));
@@ -307,10 +312,15 @@ where
     }
 }
 
-/// Waits for `checker`; with `verbose`, prints progress every 2 seconds.
-fn wait<M: Model, C: Checker<M>>(checker: &C, verbose: bool) {
+/// Waits for `checker`; with `verbose`, prints progress every 2 seconds. Returns false when
+/// `limit` passed: stateright 0.31 then calls itself done but its threads stop only when they
+/// run out of local work, which a depth-first search may not do for hours, so the command
+/// does not wait for them (joining would) and reports what was checked by then.
+fn wait<M: Model, C: Checker<M>>(checker: &C, verbose: bool, limit: Option<Duration>) -> bool {
+    let start = Instant::now();
     let mut last = (Instant::now(), 0usize);
-    while !checker.is_done() {
+    let over = || limit.is_some_and(|l| start.elapsed() >= l);
+    while !checker.is_done() && !over() {
         std::thread::sleep(Duration::from_millis(100));
         if verbose && last.0.elapsed() >= Duration::from_secs(2) {
             let states = checker.state_count();
@@ -323,6 +333,7 @@ fn wait<M: Model, C: Checker<M>>(checker: &C, verbose: bool) {
             last = (Instant::now(), states);
         }
     }
+    !over()
 }
 
 fn finish<M: Model, C: Checker<M>>(
@@ -337,8 +348,27 @@ where
     M::State: Clone + std::fmt::Debug + std::hash::Hash + PartialEq,
     M::Action: Clone + std::fmt::Debug + PartialEq,
 {
-    wait(&checker, verbose);
+    if !wait(&checker, verbose, args.seconds.map(Duration::from_secs)) {
+        // Still running: report what it has checked; its threads end with the process.
+        return report(&checker, name, args, start, verbose, &render);
+    }
     let checker = checker.join();
+    report(&checker, name, args, start, verbose, &render)
+}
+
+/// The JSON line for what `checker` has checked so far (all of it once joined).
+fn report<M: Model, C: Checker<M>>(
+    checker: &C,
+    name: &str,
+    args: &CheckArgs,
+    start: Instant,
+    verbose: bool,
+    render: &impl Fn(&M, &Path<M::State, M::Action>) -> String,
+) -> Value
+where
+    M::State: Clone + std::fmt::Debug + std::hash::Hash + PartialEq,
+    M::Action: Clone + std::fmt::Debug + PartialEq,
+{
     let seconds = start.elapsed().as_secs_f64();
     let model = checker.model();
     let mut props = Map::new();
@@ -369,7 +399,8 @@ where
     let complete = args.max_depth.is_none()
         && args.strategy() != Strategy::Simulation
         && counterexample.is_null()
-        && args.seconds.map_or(true, |s| seconds < s as f64);
+        && args.seconds.map_or(true, |s| seconds < s as f64)
+        && checker.is_done();
     json!({
         "model": name,
         "bug": args.bug,
