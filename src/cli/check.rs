@@ -315,9 +315,14 @@ where
 /// Waits for `checker`; with `verbose`, prints progress every 2 seconds. Returns false when
 /// `limit` passed: stateright 0.31 then calls itself done but its threads stop only when they
 /// run out of local work, which a depth-first search may not do for hours, so the command
-/// does not wait for them (joining would) and reports what was checked by then.
-fn wait<M: Model, C: Checker<M>>(checker: &C, verbose: bool, limit: Option<Duration>) -> bool {
-    let start = Instant::now();
+/// does not wait for them (joining would) and reports what was checked by then. `start` is
+/// taken before the checker was spawned, so this limit passes no later than stateright's.
+fn wait<M: Model, C: Checker<M>>(
+    checker: &C,
+    verbose: bool,
+    start: Instant,
+    limit: Option<Duration>,
+) -> bool {
     let mut last = (Instant::now(), 0usize);
     let over = || limit.is_some_and(|l| start.elapsed() >= l);
     while !checker.is_done() && !over() {
@@ -348,7 +353,7 @@ where
     M::State: Clone + std::fmt::Debug + std::hash::Hash + PartialEq,
     M::Action: Clone + std::fmt::Debug + PartialEq,
 {
-    if !wait(&checker, verbose, args.seconds.map(Duration::from_secs)) {
+    if !wait(&checker, verbose, start, args.seconds.map(Duration::from_secs)) {
         // Still running: report what it has checked; its threads end with the process.
         return report(&checker, name, args, start, verbose, &render);
     }

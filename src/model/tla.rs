@@ -295,6 +295,8 @@ struct Walks {
     written: usize,
     /// The first failure to render or write, which stops the recording.
     error: Option<String>,
+    /// Set by `finish`: a checker still running past its time limit records nothing more.
+    closed: bool,
 }
 
 impl TraceWriter {
@@ -311,10 +313,12 @@ impl TraceWriter {
         })
     }
 
-    /// Writes the walk still being recorded; returns how many walks were written.
+    /// Writes the walk still being recorded and stops recording; returns how many walks were
+    /// written.
     pub fn finish(&self) -> Result<usize, String> {
         let mut w = self.inner.lock().expect("not poisoned");
         self.flush(&mut w);
+        w.closed = true;
         match w.error.take() {
             Some(e) => Err(e),
             None => Ok(w.written),
@@ -347,7 +351,7 @@ impl CheckerVisitor<ZabModel> for TraceWriter {
             .filter_map(|(_, a)| a.as_ref().map(|a| model.format_action(a)))
             .collect();
         let mut w = self.inner.lock().expect("not poisoned");
-        if w.error.is_some() {
+        if w.error.is_some() || w.closed {
             return;
         }
         let extends = actions.len() == w.current.len() + 1 && actions.starts_with(&w.current);
