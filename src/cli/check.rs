@@ -353,7 +353,12 @@ where
     M::State: Clone + std::fmt::Debug + std::hash::Hash + PartialEq,
     M::Action: Clone + std::fmt::Debug + PartialEq,
 {
-    if !wait(&checker, verbose, start, args.seconds.map(Duration::from_secs)) {
+    if !wait(
+        &checker,
+        verbose,
+        start,
+        args.seconds.map(Duration::from_secs),
+    ) {
         // Still running: report what it has checked; its threads end with the process.
         return report(&checker, name, args, start, verbose, &render);
     }
