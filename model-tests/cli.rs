@@ -1,18 +1,6 @@
 //! The command line: verdicts, the JSON line, and clear errors with non-zero exits.
 
-use std::process::Command;
-
-fn zabkeeper(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zabkeeper"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use super::support::zabkeeper;
 
 #[test]
 fn list_names_every_configuration() {

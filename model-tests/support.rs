@@ -119,3 +119,16 @@ pub fn pinned(name: &str) -> usize {
         .map(|(_, c)| *c)
         .unwrap_or_else(|| panic!("{name} has no pinned count"))
 }
+
+/// Runs the `zabkeeper` binary with `args`: its exit code, stdout and stderr.
+pub fn zabkeeper(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zabkeeper"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -3,7 +3,7 @@
 //! and the abstraction function (`model::tla::state`) tells every reachable state apart, so a
 //! TLA+ state stands for one Rust state. TLC itself runs where a copy is at hand (tla/tlc).
 
-use super::support::pinned;
+use super::support::{pinned, zabkeeper};
 use serde_json::Value;
 use stateright::Model;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -208,18 +208,6 @@ fn trace_out_refuses_what_the_spec_does_not_cover() {
             "{name}"
         );
     }
-}
-
-fn zabkeeper(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zabkeeper"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
