@@ -15,8 +15,21 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("model", &["model", "properties", "zk", "zab", "jute"][..]),
         ("properties", &["properties", "model", "zab"][..]),
         (
+            "validate",
+            &["validate", "runtime", "model", "properties", "zk", "zab"][..],
+        ),
+        (
             "cli",
-            &["cli", "model", "properties", "runtime", "zk", "zab", "jute"][..],
+            &[
+                "cli",
+                "validate",
+                "model",
+                "properties",
+                "runtime",
+                "zk",
+                "zab",
+                "jute",
+            ][..],
         ),
     ])
 }

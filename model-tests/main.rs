@@ -19,6 +19,7 @@ mod storage;
 mod storage_format;
 mod support;
 mod tla_spec;
+mod trace_validation;
 mod zk_acl;
 mod zk_cluster;
 mod zk_conformance;

@@ -1,7 +1,9 @@
 //! Faults against real server processes (`zabkeeper server`) on loopback: `kill -9` of the
 //! leader under writes, a follower restarted from its data directory (DIFF), and one whose
 //! data directory was wiped (SNAP). Timings are printed, not asserted (docs/runtime.md has
-//! them); what is asserted is that no acknowledged write is lost.
+//! them); what is asserted is that no acknowledged write is lost, and that the servers' step
+//! logs (`ZABKEEPER_TRACE`) are a run of the model (`zabkeeper validate-trace`). Each runtime
+//! fault `ZABKEEPER_BREAK` switches on must make validation fail at the bad step.
 
 use crate::zk_wire::{four, free_port, scratch, Client, LOST};
 use std::net::SocketAddr;
@@ -16,6 +18,8 @@ pub struct Proc {
     pub cfg: PathBuf,
     pub client: SocketAddr,
     pub child: Option<Child>,
+    /// Environment variables for the process.
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Proc {
@@ -26,6 +30,7 @@ impl Proc {
             cfg,
             client,
             child: None,
+            env: Vec::new(),
         }
     }
 
@@ -38,6 +43,7 @@ impl Proc {
             .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_zabkeeper"))
             .env("ZABKEEPER_LOG", "trace")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .args(["server", "--config"])
             .arg(&self.cfg)
             .stdout(Stdio::null())
@@ -67,8 +73,10 @@ impl Drop for Proc {
     }
 }
 
-fn ensemble(name: &str) -> Vec<Proc> {
+/// Three servers on loopback, each tracing into `<scratch>/trace`, with `env` set; started.
+fn ensemble(name: &str, env: &[(&'static str, &str)]) -> (Vec<Proc>, PathBuf) {
     let dir = scratch(name);
+    let trace = dir.join("trace");
     let ports: Vec<u16> = (0..9).map(|_| free_port()).collect();
     let servers: String = (1..=3)
         .map(|i| {
@@ -79,7 +87,7 @@ fn ensemble(name: &str) -> Vec<Proc> {
             )
         })
         .collect();
-    (1..=3)
+    let procs = (1..=3)
         .map(|i| {
             let d = dir.join(format!("s{i}"));
             std::fs::create_dir_all(d.join("data")).unwrap();
@@ -93,10 +101,37 @@ fn ensemble(name: &str) -> Vec<Proc> {
             );
             std::fs::write(&cfg, text).unwrap();
             let mut p = Proc::new(d, cfg, SocketAddr::from(([127, 0, 0, 1], port)));
+            p.env.push(("ZABKEEPER_TRACE", trace.display().to_string()));
+            p.env.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
             p.start();
             p
         })
-        .collect()
+        .collect();
+    (procs, trace)
+}
+
+/// `zabkeeper validate-trace DIR`: its exit code and what it printed.
+fn validate(trace: &std::path::Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zabkeeper"))
+        .arg("validate-trace")
+        .arg(trace)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Waits for a leader among `procs`.
+fn await_leader(procs: &[Proc]) -> usize {
+    let start = Instant::now();
+    loop {
+        if let Some(l) = leader(procs) {
+            return l;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no leader");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn leader(procs: &[Proc]) -> Option<usize> {
@@ -160,15 +195,8 @@ fn assert_has_all(addr: SocketAddr, acked: &[usize]) {
 
 #[test]
 fn kill_9_of_the_leader_loses_no_acknowledged_write_and_followers_catch_up() {
-    let mut procs = ensemble("faults");
-    let start = Instant::now();
-    let first = loop {
-        if let Some(l) = leader(&procs) {
-            break l;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20), "no leader");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (mut procs, trace) = ensemble("faults", &[]);
+    let first = await_leader(&procs);
     let mut client = None;
     // A follower stopped for a few writes comes back from its data directory by DIFF (fewer
     // transactions than snapCount=25 so far: the leader's log still holds what it lacks).
@@ -213,4 +241,50 @@ fn kill_9_of_the_leader_loses_no_acknowledged_write_and_followers_catch_up() {
         log.contains("mode=\"SNAP\""),
         "no SNAP in the leader's log:\n{log}"
     );
+    for p in &mut procs {
+        p.kill();
+    }
+    let (code, report) = validate(&trace);
+    eprintln!("{report}");
+    assert_eq!(code, 0, "the run is not one of the model:\n{report}");
+    assert!(
+        report.contains("restarts from the last saved state"),
+        "{report}"
+    );
+    crate::trace_validation::changes_are_rejected(&trace);
+}
+
+/// Runs three servers with `fault` switched on under a few writes, and returns what
+/// `validate-trace` said of their traces.
+fn broken_run(fault: &str) -> (i32, String) {
+    let (mut procs, trace) = ensemble(&format!("break-{fault}"), &[("ZABKEEPER_BREAK", fault)]);
+    await_leader(&procs);
+    let mut client = None;
+    write(&procs, &mut client, 0..20);
+    drop(client);
+    for p in &mut procs {
+        p.kill();
+    }
+    validate(&trace)
+}
+
+#[test]
+fn validation_rejects_a_connection_that_delivers_a_message_twice() {
+    let (code, report) = broken_run("duplicate");
+    assert_eq!(code, 1, "{report}");
+    assert!(report.contains("reordered or duplicated"), "{report}");
+}
+
+#[test]
+fn validation_rejects_a_connection_that_swaps_two_messages() {
+    let (code, report) = broken_run("reorder");
+    assert_eq!(code, 1, "{report}");
+    assert!(report.contains("reordered or duplicated"), "{report}");
+}
+
+#[test]
+fn validation_rejects_an_ack_sent_before_its_fsync() {
+    let (code, report) = broken_run("ack-before-fsync");
+    assert_eq!(code, 1, "{report}");
+    assert!(report.contains("before the save of step"), "{report}");
 }

@@ -8,5 +8,6 @@ pub mod jute;
 pub mod model;
 pub mod properties;
 pub mod runtime;
+pub mod validate;
 pub mod zab;
 pub mod zk;

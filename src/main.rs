@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             cli::server::run(args).map(|()| true)
         }
         Command::Ensemble(args) => cli::ensemble::run(args).map(|()| true),
+        Command::ValidateTrace(args) => cli::validate::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

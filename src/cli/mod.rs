@@ -1,10 +1,11 @@
-//! The command line: `check`, `explore`, `server` and `ensemble`.
+//! The command line: `check`, `explore`, `server`, `ensemble` and `validate-trace`.
 
 pub mod check;
 pub mod ensemble;
 pub mod explore;
 pub mod server;
 pub mod trace;
+pub mod validate;
 
 use crate::model::{configs, ModelConfig};
 use crate::zab::Bug;
@@ -30,6 +31,10 @@ pub enum Command {
     Server(server::ServerArgs),
     /// Start a local ensemble on loopback, print its connect string, stop it on Ctrl-C.
     Ensemble(ensemble::EnsembleArgs),
+    /// Check that the step logs of real servers (`ZABKEEPER_TRACE=DIR`) are one run of the
+    /// model: FIFO connections, saves before the messages that vouch for them, restarts from
+    /// the last saved state, every step replayed by the same actor, every property held.
+    ValidateTrace(validate::ValidateArgs),
 }
 
 /// Looks a configuration up by name, with a message listing the valid names.

@@ -32,6 +32,9 @@ pub enum RuntimeError {
     /// The configuration lacks what this server needs.
     #[error("{0}")]
     Config(&'static str),
+    /// The trace directory (`ZABKEEPER_TRACE`) cannot be written.
+    #[error("ZABKEEPER_TRACE: {0}")]
+    Trace(std::io::Error),
     /// The actor loop's thread could not be started.
     #[error("cannot start the actor thread: {0}")]
     Thread(std::io::Error),

@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod stats;
 pub mod storage;
 pub mod timers;
+pub mod trace;
 
 use crate::zab::msg::Channel;
 use crate::zab::{Config, Durable, ElectionMode, Msg, Server, ServerState, Snapshot};
@@ -48,6 +49,24 @@ pub enum Event {
         /// The message.
         msg: Msg<ZooKeeper>,
     },
+    /// A message a peer sent on connection `conn` (the sender's socket address).
+    Peer {
+        /// The sender.
+        src: usize,
+        /// The message.
+        msg: Msg<ZooKeeper>,
+        /// The connection it came on.
+        conn: Arc<str>,
+        /// The digest of its bytes when tracing (0 otherwise).
+        digest: u64,
+    },
+    /// Quorum connection `conn` with peer `src` broke: the actor gets `Disconnected`.
+    Broken {
+        /// The peer.
+        src: usize,
+        /// The connection (the sending end's socket address).
+        conn: Arc<str>,
+    },
     /// A timer fired (stale generations are ignored).
     Timer(crate::zab::Timer<crate::zk::server::ZkTimer>, u64),
     /// A question about the state for the four-letter words; answered without a step.
@@ -74,37 +93,81 @@ pub fn indices(cfg: &ZooConfig) -> Vec<u64> {
     voters.chain(observers).map(|(id, _)| *id).collect()
 }
 
+/// What of `zoo.cfg` makes the server actor: the same parameters make the same actor (the
+/// trace validator rebuilds it from a trace's start line).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ActorParams {
+    /// Voters (`server.N` lines that are not observers; 1 when standalone).
+    pub voters: usize,
+    /// Observers.
+    pub observers: usize,
+    /// `tickTime` (ms).
+    pub tick_ms: u32,
+    /// `syncLimit` (ticks).
+    pub sync_limit: u32,
+    /// `snapCount`.
+    pub snap_count: usize,
+    /// `minSessionTimeout` (ms).
+    pub min_session_ms: u32,
+    /// `maxSessionTimeout` (ms).
+    pub max_session_ms: u32,
+    /// `extendedTypesEnabled`.
+    pub extended_types: bool,
+    /// `ZABKEEPER_SUPER_DIGEST`, if set.
+    pub super_digest: Option<String>,
+}
+
+impl ActorParams {
+    /// The parameters `cfg` gives (and the environment's super digest).
+    pub fn of(cfg: &ZooConfig) -> ActorParams {
+        ActorParams {
+            voters: cfg.servers.values().filter(|s| !s.observer).count().max(1),
+            observers: cfg.servers.values().filter(|s| s.observer).count(),
+            tick_ms: cfg.tick_time,
+            sync_limit: cfg.sync_limit,
+            snap_count: cfg.snap_count.max(1) as usize,
+            min_session_ms: cfg.min_session_timeout,
+            max_session_ms: cfg.max_session_timeout,
+            extended_types: cfg.extended_types_enabled,
+            super_digest: std::env::var("ZABKEEPER_SUPER_DIGEST").ok(),
+        }
+    }
+
+    /// The server actor.
+    pub fn actor(&self) -> Server<ZooKeeper> {
+        let mut zab = Config::new(self.voters);
+        zab.observers = self.observers;
+        zab.election = ElectionMode::Fast;
+        zab.heartbeats = true;
+        zab.tick = Duration::from_millis(u64::from(self.tick_ms));
+        zab.sync_limit = self.sync_limit;
+        zab.snap_count = Some(self.snap_count);
+        let opts = ZkOptions {
+            limits: SessionLimits {
+                tick_ms: self.tick_ms as i32,
+                min_ms: self.min_session_ms as i32,
+                max_ms: self.max_session_ms as i32,
+            },
+            super_digest: self.super_digest.clone(),
+        };
+        let mut server = Server::new(Arc::new(zab)).with_local(Local::with_options(opts));
+        if self.extended_types {
+            server.seed = Some(Durable {
+                snapshot: Snapshot {
+                    zxid: Default::default(),
+                    state: DataTree::new(true),
+                }
+                .into(),
+                ..Durable::default()
+            });
+        }
+        server
+    }
+}
+
 /// The server actor `zoo.cfg` describes.
 pub fn actor(cfg: &ZooConfig) -> Server<ZooKeeper> {
-    let voters = cfg.servers.values().filter(|s| !s.observer).count().max(1);
-    let observers = cfg.servers.values().filter(|s| s.observer).count();
-    let mut zab = Config::new(voters);
-    zab.observers = observers;
-    zab.election = ElectionMode::Fast;
-    zab.heartbeats = true;
-    zab.tick = Duration::from_millis(u64::from(cfg.tick_time));
-    zab.sync_limit = cfg.sync_limit;
-    zab.snap_count = Some(cfg.snap_count.max(1) as usize);
-    let opts = ZkOptions {
-        limits: SessionLimits {
-            tick_ms: cfg.tick_time as i32,
-            min_ms: cfg.min_session_timeout as i32,
-            max_ms: cfg.max_session_timeout as i32,
-        },
-        super_digest: std::env::var("ZABKEEPER_SUPER_DIGEST").ok(),
-    };
-    let mut server = Server::new(Arc::new(zab)).with_local(Local::with_options(opts));
-    if cfg.extended_types_enabled {
-        server.seed = Some(Durable {
-            snapshot: Snapshot {
-                zxid: Default::default(),
-                state: DataTree::new(true),
-            }
-            .into(),
-            ..Durable::default()
-        });
-    }
-    server
+    ActorParams::of(cfg).actor()
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, RuntimeError> {
@@ -158,10 +221,19 @@ pub fn start(
     for w in warnings {
         tracing::warn!("{w}");
     }
-    let actor = actor(cfg);
+    let params = ActorParams::of(cfg);
+    let actor = params.actor();
     let (inbox, rx) = std::sync::mpsc::channel();
+    let tracer = trace::Tracer::from_env(me)
+        .map_err(RuntimeError::Trace)?
+        .map(Arc::new);
+    let faults = trace::Break::from_env();
+    let peers = peer::Peers {
+        tracer: tracer.clone(),
+        faults,
+    };
     let clients = Arc::new(client::Registry::default());
-    let links = peer_links(cfg, &ids, me, rt, &inbox)?;
+    let links = peer_links(cfg, &ids, me, rt, &inbox, &peers)?;
     if let Some(entry) = cfg.servers.get(&myid) {
         for (channel, port) in [
             (Channel::Election, entry.election_port),
@@ -169,7 +241,12 @@ pub fn start(
         ] {
             let addr = resolve(&entry.host, port)?;
             let listener = listen(rt, addr)?;
-            rt.spawn(peer::accept(listener, ids.len(), channel, inbox.clone()));
+            let port = peer::Port {
+                servers: ids.len(),
+                channel,
+                peers: peers.clone(),
+            };
+            rt.spawn(peer::accept(listener, port, inbox.clone()));
         }
     }
     let voter = actor.cfg.is_voter(me);
@@ -193,7 +270,12 @@ pub fn start(
                 recovered,
                 purge,
             };
-            node::run(actor, me, disk, rx, timers, outlet)
+            let trace = node::Trace {
+                tracer,
+                faults,
+                params,
+            };
+            node::run(actor, me, disk, rx, timers, outlet, trace)
         })
         .map_err(RuntimeError::Thread)?;
     Ok(Running {
@@ -249,6 +331,7 @@ fn peer_links(
     me: usize,
     rt: &tokio::runtime::Handle,
     inbox: &Sender<Event>,
+    peers: &peer::Peers,
 ) -> Result<Links, RuntimeError> {
     let mut links = HashMap::new();
     for (idx, id) in ids.iter().enumerate().filter(|(i, _)| *i != me) {
@@ -258,7 +341,7 @@ fn peer_links(
             (Channel::Quorum, entry.quorum_port),
         ] {
             let addr = resolve(&entry.host, port)?;
-            let tx = peer::link(rt, me, idx, addr, channel, inbox.clone());
+            let tx = peer::link(rt, (me, idx), addr, channel, inbox.clone(), peers.clone());
             links.insert((idx, channel), tx);
         }
     }

@@ -4,17 +4,19 @@
 //! A connection starts with a handshake: [`HANDSHAKE_MAGIC`], the peer protocol's version
 //! (u32 BE) and the sender's index (u64 BE); then it carries frames `length (u32 BE) |
 //! message (postcard)`. docs/storage.md describes the bytes. An outbound link connects, and
-//! reconnects with backoff; messages wait while it is down. When an established quorum
-//! connection breaks in either direction, the messages queued on it are dropped (they were in
-//! flight on a connection that reset) and the server is told with `Disconnected`, exactly as the
-//! model's environment tells it.
+//! reconnects with backoff; messages wait while it is down. When an established connection
+//! breaks, the messages queued on it are dropped (they were in flight on a connection that
+//! reset); when a quorum connection breaks in either direction the server is told with
+//! `Disconnected`, as the model's environment tells it.
 
+use super::trace::{self, Break, Record, Tracer};
 use super::Event;
 use crate::zab::msg::Channel;
 use crate::zab::Msg;
 use crate::zk::ZooKeeper;
 use std::net::SocketAddr;
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,28 +43,49 @@ const MAX_PEER_FRAME: usize = 512 << 20;
 
 type M = Msg<ZooKeeper>;
 
-/// Starts the outbound link from `me` to peer `peer` on `channel`; returns its queue.
+/// What every peer connection of a server shares: its trace, and a deliberate fault.
+#[derive(Clone, Default)]
+pub struct Peers {
+    /// The step log, when tracing (`ZABKEEPER_TRACE`).
+    pub tracer: Option<Arc<Tracer>>,
+    /// A deliberate fault (`ZABKEEPER_BREAK`), tests only.
+    pub faults: Option<Break>,
+}
+
+impl Peers {
+    fn log(&self, record: impl FnOnce() -> Record) {
+        if let Some(t) = &self.tracer {
+            t.log(&record());
+        }
+    }
+}
+
+/// The quorum message a `reorder` or `duplicate` fault acts on (the tenth on a connection).
+const FAULTY: usize = 10;
+
+/// Starts the outbound link from `me` to `peer` on `channel`; returns its queue.
 pub fn link(
     rt: &tokio::runtime::Handle,
-    me: usize,
-    peer: usize,
+    (me, peer): (usize, usize),
     addr: SocketAddr,
     channel: Channel,
     inbox: Sender<Event>,
+    peers: Peers,
 ) -> UnboundedSender<M> {
     let (tx, rx) = unbounded_channel();
-    rt.spawn(outbound(me, peer, addr, channel, rx, inbox));
+    rt.spawn(outbound((me, peer), addr, channel, rx, inbox, peers));
     tx
 }
 
 async fn outbound(
-    me: usize,
-    peer: usize,
+    (me, peer): (usize, usize),
     addr: SocketAddr,
     channel: Channel,
     mut rx: UnboundedReceiver<M>,
     inbox: Sender<Event>,
+    peers: Peers,
 ) {
+    let reorder = peers.faults == Some(Break::Reorder) && channel == Channel::Quorum;
     let mut backoff = Duration::from_millis(20);
     loop {
         let Ok(mut stream) = TcpStream::connect(addr).await else {
@@ -79,8 +102,13 @@ async fn outbound(
         if stream.write_all(&handshake(me)).await.is_err() {
             continue;
         }
+        let conn: Arc<str> = stream
+            .local_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string())
+            .into();
         let (mut rd, mut wr) = stream.into_split();
         let mut probe = [0u8; 1];
+        let (mut written, mut held) = (0usize, None);
         loop {
             // The peer never writes on this connection: a read that ends means it is gone,
             // noticed at once rather than at the next write (which could be lost).
@@ -89,7 +117,13 @@ async fn outbound(
                 _ = rd.read(&mut probe) => break,
             };
             let Some(msg) = msg else { break };
-            if wr.write_all(&encode(&msg)).await.is_err() {
+            written += 1;
+            if reorder && written == FAULTY {
+                held = Some(msg);
+                continue;
+            }
+            let next = std::iter::once(msg).chain(held.take());
+            if !write_all(&mut wr, next, (peer, channel, &conn), &peers).await {
                 break;
             }
         }
@@ -97,26 +131,85 @@ async fn outbound(
             return;
         }
         tracing::info!(peer, ?channel, "connection lost");
-        if channel == Channel::Quorum {
-            while rx.try_recv().is_ok() {}
-            let _ = inbox.send(Event::Msg {
-                src: peer,
-                msg: Msg::Disconnected,
+        // What was queued for the lost connection was in flight when it broke: dropped, as the
+        // model's reset and crash drop it (what is queued from now on goes to the next one).
+        for msg in held
+            .take()
+            .into_iter()
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+        {
+            peers.log(|| Record::Dropped {
+                dst: peer,
+                ch: trace::channel_name(channel).into(),
+                d: trace::msg_digest(&msg),
+                kind: msg.kind().into(),
             });
+        }
+        if channel == Channel::Quorum {
+            let _ = inbox.send(Event::Broken { src: peer, conn });
         }
     }
 }
 
+/// Writes `msgs` to a peer's connection; false when the connection failed. Each message is
+/// logged as written before its bytes go out (a `kill -9` may come between: the trace then
+/// says written of a message the peer never reads, which a broken connection allows, and
+/// never leaves a message read that no line says was written); the rest after a failed write
+/// are logged as dropped.
+async fn write_all(
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    mut msgs: impl Iterator<Item = M>,
+    (peer, channel, conn): (usize, Channel, &Arc<str>),
+    peers: &Peers,
+) -> bool {
+    let ch = || trace::channel_name(channel).to_string();
+    while let Some(msg) = msgs.next() {
+        let frame = encode(&msg);
+        peers.log(|| Record::Wrote {
+            dst: peer,
+            ch: ch(),
+            conn: conn.to_string(),
+            d: trace::digest(&frame[4..]),
+            kind: msg.kind().into(),
+        });
+        if wr.write_all(&frame).await.is_err() {
+            for msg in msgs {
+                peers.log(|| Record::Dropped {
+                    dst: peer,
+                    ch: ch(),
+                    d: trace::msg_digest(&msg),
+                    kind: msg.kind().into(),
+                });
+            }
+            return false;
+        }
+    }
+    true
+}
+
+/// One of this server's peer ports.
+#[derive(Clone)]
+pub struct Port {
+    /// How many servers the ensemble has.
+    pub servers: usize,
+    /// The election or the quorum port.
+    pub channel: Channel,
+    /// The trace and faults.
+    pub peers: Peers,
+}
+
 /// Accepts peers' connections on `listener` (the election or the quorum port of this server).
-pub async fn accept(listener: TcpListener, servers: usize, channel: Channel, inbox: Sender<Event>) {
+pub async fn accept(listener: TcpListener, port: Port, inbox: Sender<Event>) {
+    let channel = port.channel;
     loop {
         let Ok((stream, from)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
         let inbox = inbox.clone();
+        let port = port.clone();
         tokio::spawn(async move {
-            match inbound(stream, servers, channel, &inbox).await {
+            match inbound(stream, from, &port, &inbox).await {
                 Ok(()) => {}
                 Err(e @ (PeerError::Forbidden { .. } | PeerError::WrongChannel { .. })) => {
                     tracing::warn!(%from, ?channel, reason = %e, "peer message refused, connection closed");
@@ -211,10 +304,11 @@ pub fn decode(src: usize, channel: Channel, body: &[u8]) -> Result<M, PeerError>
 
 async fn inbound(
     mut stream: TcpStream,
-    servers: usize,
-    channel: Channel,
+    from: SocketAddr,
+    port: &Port,
     inbox: &Sender<Event>,
 ) -> Result<(), PeerError> {
+    let (servers, channel) = (port.servers, port.channel);
     let mut h = [0u8; 16];
     stream
         .read_exact(&mut h)
@@ -229,22 +323,28 @@ async fn inbound(
     if src >= servers {
         return Err(PeerError::UnknownServer(src));
     }
-    let result = frames(&mut stream, src, channel, inbox).await;
+    let conn: Arc<str> = from.to_string().into();
+    let result = frames(&mut stream, (src, &conn), port, inbox).await;
+    port.peers.log(|| Record::Closed {
+        src,
+        ch: trace::channel_name(channel).into(),
+        conn: conn.to_string(),
+    });
     if channel == Channel::Quorum {
-        let _ = inbox.send(Event::Msg {
-            src,
-            msg: Msg::Disconnected,
-        });
+        let _ = inbox.send(Event::Broken { src, conn });
     }
     result
 }
 
 async fn frames(
     stream: &mut TcpStream,
-    src: usize,
-    channel: Channel,
+    (src, conn): (usize, &Arc<str>),
+    port: &Port,
     inbox: &Sender<Event>,
 ) -> Result<(), PeerError> {
+    let channel = port.channel;
+    let duplicate = port.peers.faults == Some(Break::Duplicate) && channel == Channel::Quorum;
+    let mut read = 0usize;
     loop {
         let mut len = [0u8; 4];
         if stream.read_exact(&mut len).await.is_err() {
@@ -262,8 +362,23 @@ async fn frames(
         // A peer's `Disconnected` stands for it closing the connection (the actor says so when
         // it drops a learner or leaves its leader).
         let msg = decode(src, channel, &body)?;
-        if inbox.send(Event::Msg { src, msg }).is_err() {
-            return Ok(());
+        read += 1;
+        let times = if duplicate && read == FAULTY { 2 } else { 1 };
+        let digest = port
+            .peers
+            .tracer
+            .as_ref()
+            .map_or(0, |_| trace::digest(&body));
+        for _ in 0..times {
+            let event = Event::Peer {
+                src,
+                msg: msg.clone(),
+                conn: conn.clone(),
+                digest,
+            };
+            if inbox.send(event).is_err() {
+                return Ok(());
+            }
         }
     }
 }

@@ -178,6 +178,17 @@ impl<S: Service> Msg<S> {
         }
     }
 
+    /// Whether this message vouches for state its sender saved (architecture rule 3): an ACK
+    /// says the proposal is logged, an ACKEPOCH that acceptedEpoch is, the ACK of NEWLEADER
+    /// that the synced history and currentEpoch are. Such a message may leave only once the
+    /// save of the step that sent it is durable.
+    pub fn vouches_for_saved_state(&self) -> bool {
+        matches!(
+            self,
+            Msg::Ack(_) | Msg::AckEpoch { .. } | Msg::AckNewLeader { .. }
+        )
+    }
+
     /// Whether another server may send this message: the trust boundary between servers. The
     /// runtime's peer decoder refuses, and closes the connection of, a peer that sends anything
     /// else. Refused: the election oracle's outcome (a step of the model's environment), a
