@@ -68,7 +68,8 @@ fn is(v: &Value, t: &str) -> bool {
     v["t"] == t
 }
 
-/// Every change must be rejected.
+/// Every change must be rejected: the connections' FIFO, the fsync before a vouching message,
+/// the replayed outputs, the recovered state, the timers, the connections the model reset.
 pub fn changes_are_rejected(trace: &Path) {
     // Two messages of one connection read in swapped order.
     mutated(trace, "swapped-reads", |files| {
@@ -131,6 +132,27 @@ pub fn changes_are_rejected(trace: &Path) {
             }
         }
         panic!("no restart from a saved state")
+    });
+    // A read from a connection after the reader was told it broke.
+    mutated(trace, "read-after-break", |files| {
+        for (i, f) in files.iter_mut().enumerate() {
+            for k in 0..f.lines.len() {
+                let v = &f.lines[k];
+                if !(is(v, "step") && v["input"]["k"] == "broken") {
+                    continue;
+                }
+                let (src, conn) = (v["input"]["src"].clone(), v["input"]["conn"].clone());
+                let later = (k + 1..f.lines.len()).find(|&j| {
+                    let w = &f.lines[j];
+                    is(w, "step") && w["input"]["k"] == "peer" && w["input"]["src"] == src
+                });
+                if let Some(j) = later {
+                    f.lines[j]["input"]["conn"] = conn;
+                    return (i, j);
+                }
+            }
+        }
+        panic!("no read after a broken connection")
     });
     // FLE's finalizeWait fires twice (the second time it is no longer set). Postcard writes
     // `Timer::Finalize` as the byte 01.

@@ -215,12 +215,26 @@ fn reads(
         .map(|(e, _)| *e)
         .collect();
     let mut own = own.into_iter();
+    let mut broken: HashSet<&str> = HashSet::new();
     for line in &p.lines {
         let Record::Step { n, input, .. } = &line.rec else {
             continue;
         };
         let sid = (i, p.ordinal, *n);
         let eid = match input {
+            Input::Broken { conn, .. } => {
+                broken.insert(conn.as_str());
+                continue;
+            }
+            Input::Peer {
+                src, conn, kind, ..
+            } if broken.contains(conn.as_str()) => {
+                let reason = format!(
+                    "read {kind} from server {src} on connection {conn} after it broke (this \
+                     server was told, and the model has reset it)"
+                );
+                return Err(logs.reject(i, line.no, reason));
+            }
             Input::Peer {
                 src,
                 ch,
