@@ -37,7 +37,7 @@ fn need(what: &str, present: bool) -> bool {
     false
 }
 
-fn kazoo() -> bool {
+pub fn kazoo() -> bool {
     let ok = Command::new("python3")
         .args(["-c", "import kazoo"])
         .stderr(Stdio::null())
@@ -52,7 +52,7 @@ fn zkcli_path() -> PathBuf {
         .unwrap_or_else(|| "/usr/share/zookeeper/bin/zkCli.sh".into())
 }
 
-fn zookeeper() -> bool {
+pub fn zookeeper() -> bool {
     let ok = zkcli_path().exists() && Path::new(ZK_JARS[0]).exists();
     need(
         "Apache ZooKeeper with zkCli (apt-get install zookeeper)",
@@ -62,7 +62,7 @@ fn zookeeper() -> bool {
 
 /// Runs `cmd` to its end (at most two minutes), returning whether it succeeded and its
 /// output, standard error after standard output.
-fn run(mut cmd: Command, input: &str) -> (bool, String) {
+pub fn run(mut cmd: Command, input: &str) -> (bool, String) {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -133,14 +133,9 @@ fn kazoo_works_against_three_servers() {
 
 /// zkCli's output for `script` (one command a line), without its log lines and with what
 /// differs between two servers (zxids, session ids, times) blanked.
-fn zkcli(server: SocketAddr, script: &str) -> String {
-    // One stream, in the order zkCli wrote it: answers go to stdout, errors to stderr.
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", "exec \"$0\" -server \"$1\" 2>&1"])
-        .arg(zkcli_path())
-        .arg(server.to_string());
-    let (_, out) = run(cmd, script);
-    out.lines()
+pub fn zkcli(server: SocketAddr, script: &str) -> String {
+    zkcli_raw(server, script)
+        .lines()
         .filter(|l| !l.is_empty() && !l.starts_with("SLF4J") && !l.starts_with("Connecting"))
         .filter(|l| !l.as_bytes().first().is_some_and(u8::is_ascii_digit) || !l.contains(" ["))
         .map(|l| match l.split_once(" = ") {
@@ -149,6 +144,16 @@ fn zkcli(server: SocketAddr, script: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// zkCli's output for `script`, nothing blanked.
+pub fn zkcli_raw(server: SocketAddr, script: &str) -> String {
+    // One stream, in the order zkCli wrote it: answers go to stdout, errors to stderr.
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "exec \"$0\" -server \"$1\" 2>&1"])
+        .arg(zkcli_path())
+        .arg(server.to_string());
+    run(cmd, script).1
 }
 
 fn blank_hex(line: &str) -> String {
@@ -198,9 +203,9 @@ const ZKCLI_SCRIPT: &str = "create /zk hello\ncreate -e /zk/e x\ncreate -s /zk/s
     getAllChildrenNumber /zk\ndeleteall /zk/c\nquit\n";
 
 /// Apache ZooKeeper 3.8 standalone on a free loopback port, killed when dropped.
-struct RealZk {
+pub struct RealZk {
     child: Child,
-    addr: SocketAddr,
+    pub addr: SocketAddr,
 }
 
 impl RealZk {
@@ -249,7 +254,7 @@ impl Drop for RealZk {
 }
 
 /// Apache ZooKeeper and a standalone zabkeeper (its zoo.cfg with `extra`), both running.
-fn side_by_side(name: &str, extra: &str) -> (RealZk, Node) {
+pub fn side_by_side(name: &str, extra: &str) -> (RealZk, Node) {
     let real = RealZk::start(&format!("{name}-real"));
     let (cfg, dir) = standalone_cfg(&format!("{name}-ours"), extra);
     (real, Node::start(&cfg, &dir))

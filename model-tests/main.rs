@@ -4,6 +4,7 @@
 mod architecture;
 mod bug_zoo;
 mod cli;
+mod compat;
 mod configs;
 mod durability;
 mod interop;

@@ -182,3 +182,29 @@ fn rust_client_session_moves_and_expires() {
         n.stop();
     }
 }
+
+#[test]
+fn rust_client_authenticates_and_asks_who_it_is() {
+    // The crate sends its auth packet with an ordinary xid (ZooKeeper knows it by opcode 100),
+    // and asks whoAmI (opcode 107): the digest it added and its connection's ip identity.
+    let (cfg, dir) = standalone_cfg("rust-auth", "");
+    let node = Node::start(&cfg, &dir);
+    let addr = node.running.client_addr.to_string();
+    rt().block_on(async {
+        let bob = connect(&addr).await;
+        bob.auth("digest", b"bob:pw").await.expect("auth");
+        let only_bob = zk::CreateMode::Persistent.with_acls(zk::Acls::creator_all());
+        bob.create("/bob", b"b", &only_bob).await.expect("create");
+        assert_eq!(bob.get_data("/bob").await.expect("get").0, b"b");
+        let other = connect(&addr).await;
+        assert_eq!(other.get_data("/bob").await.unwrap_err(), zk::Error::NoAuth);
+        let mut users = bob.list_auth_users().await.expect("whoami");
+        users.sort_by_key(|u| format!("{u:?}"));
+        let want = [
+            zk::AuthUser::new("digest", "bob"),
+            zk::AuthUser::new("ip", "127.0.0.1"),
+        ];
+        assert_eq!(users, want);
+    });
+    node.stop();
+}

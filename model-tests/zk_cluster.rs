@@ -145,7 +145,7 @@ impl Cluster {
             passwd,
             read_only: Some(false),
         };
-        self.send(client, server, ClientMsg::Connect(req));
+        self.send(client, server, ClientMsg::Connect(req, None));
     }
 
     pub fn request(&mut self, client: usize, server: usize, f: RequestFrame) {

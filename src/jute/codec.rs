@@ -129,6 +129,9 @@ fn decode_body(r: &mut Reader, code: i32, allow_multi: bool) -> JuteResult<Reque
             path: r.ustring("path")?,
             mode: r.int("mode")?,
         },
+        // A top-level request the server does not read (reconfig, an opcode ZooKeeper does not
+        // have): the server answers it with an error code and the connection stays.
+        _ if allow_multi => Request::Unsupported,
         other => return Err(JuteError::UnknownOpcode(other)),
     })
 }
@@ -284,6 +287,12 @@ fn encode_response(w: &mut Writer, body: &Response) {
         }
         Response::Count(n) | Response::ErrorBody(n) => {
             w.int(*n);
+        }
+        Response::WhoAmI(infos) => {
+            w.int(infos.len() as i32);
+            for (scheme, user) in infos {
+                w.ustring(scheme).ustring(user);
+            }
         }
         Response::Multi(results) => {
             for res in results {

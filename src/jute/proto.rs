@@ -159,6 +159,9 @@ pub enum Request {
     Multi(Vec<(i32, Request)>),
     /// No body: ping, closeSession, whoAmI.
     Empty,
+    /// A request whose body the server does not read: `reconfig` (answered ReconfigDisabled)
+    /// and opcodes ZooKeeper does not have (answered Unimplemented).
+    Unsupported,
     /// `CheckWatchesRequest`, `RemoveWatchesRequest`.
     Watches {
         /// Path.
@@ -266,6 +269,8 @@ pub enum Response {
     ErrorBody(i32),
     /// `MultiResponse`.
     Multi(Vec<MultiResult>),
+    /// `WhoAmIResponse`: each identity as `ClientInfo` (authScheme, user).
+    WhoAmI(Vec<(String, String)>),
     /// `WatcherEvent` (xid -1).
     Event {
         /// `EventType`.

@@ -236,7 +236,8 @@ async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result
     let (tx, rx) = unbounded_channel();
     let (id, stats) = port.registry.open(from, Some(tx));
     let writer = tokio::spawn(write_loop(wr, rx, port.registry.clone(), stats.clone()));
-    let result = read_loop(&mut rd, header, (id, &stats), port).await;
+    let ip = from.ip().to_canonical().to_string();
+    let result = read_loop(&mut rd, header, (id, &stats, ip), port).await;
     port.registry.close(id);
     let _ = port.inbox.send(Event::Msg {
         src: id,
@@ -249,7 +250,7 @@ async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result
 async fn read_loop(
     rd: &mut tokio::net::tcp::OwnedReadHalf,
     first: [u8; 4],
-    (id, stats): (usize, &ConnStats),
+    (id, stats, ip): (usize, &ConnStats, String),
     port: &ClientPort,
 ) -> Result<(), ClientError> {
     let inbox = &port.inbox;
@@ -268,7 +269,7 @@ async fn read_loop(
         } else {
             connected = true;
             port.registry.received(stats, None);
-            ClientMsg::Connect(codec::decode_connect_request(&body)?)
+            ClientMsg::Connect(codec::decode_connect_request(&body)?, Some(ip.clone()))
         };
         let event = Event::Msg {
             src: id,

@@ -97,6 +97,26 @@ fn parse_ip(s: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// `whoAmI`'s answer: each identity as (scheme, user), the user as its provider names it
+/// (`AuthenticationProvider.getUserName`: a digest identity's user name, an address). ZooKeeper
+/// keeps a connection's identities in a hash set, so their order is not part of the protocol;
+/// zabkeeper lists them sorted (which puts `digest` before `ip`, as ZooKeeper 3.8 printed them).
+pub fn client_infos(auth: &[Id]) -> Vec<(String, String)> {
+    let mut infos: Vec<(String, String)> = auth
+        .iter()
+        .map(|id| {
+            let user = match id.scheme.as_str() {
+                "digest" => id.id.split(':').next().unwrap_or("").to_string(),
+                _ => id.id.clone(),
+            };
+            (id.scheme.clone(), user)
+        })
+        .collect();
+    infos.sort();
+    infos.dedup();
+    infos
+}
+
 /// Whether `id` is well formed for its scheme (`AuthenticationProvider.isValid`).
 fn is_valid(id: &Id) -> bool {
     match id.scheme.as_str() {

@@ -2,6 +2,7 @@
 //! operations and results: which opcodes write, which read, and how a result is answered.
 
 use super::read::{ReadOp, ReadResult};
+use super::stat::{client_stat, Stat};
 use super::tree::OpResult;
 use super::txn::{CreateMode, WriteOp};
 use super::Code;
@@ -113,50 +114,57 @@ pub fn to_read(f: &RequestFrame) -> Option<(ReadOp, String, bool)> {
     }
 }
 
-/// The reply body of a read of opcode `code`.
-pub fn read_response(code: i32, r: ReadResult) -> Response {
+/// The reply body of a read of opcode `code` (`ext`: extended types enabled, for the stat as
+/// clients see it).
+pub fn read_response(code: i32, r: ReadResult, ext: bool) -> Response {
+    let cs = |s| client_stat(s, ext);
     match r {
-        ReadResult::Stat(s) => Response::Stat(s),
-        ReadResult::Data(d, s) => Response::GetData(d, s),
-        ReadResult::Children(c, s) if code == op::GET_CHILDREN2 => Response::Children2(c, s),
+        ReadResult::Stat(s) => Response::Stat(cs(s)),
+        ReadResult::Data(d, s) => Response::GetData(d, cs(s)),
+        ReadResult::Children(c, s) if code == op::GET_CHILDREN2 => Response::Children2(c, cs(s)),
         ReadResult::Children(c, _) => Response::Children(c),
-        ReadResult::Acl(a, s) => Response::GetAcl(a, s),
+        ReadResult::Acl(a, s) => Response::GetAcl(a, cs(s)),
         ReadResult::Count(n) => Response::Count(n),
         ReadResult::Paths(p) => Response::Children(p),
     }
 }
 
-/// The reply to a write request once its transaction committed.
-pub fn reply_for(f: &RequestFrame, result: &OpResult) -> (Code, Response) {
+/// The reply to a write request once its transaction committed (`ext` as for
+/// [`read_response`]).
+pub fn reply_for(f: &RequestFrame, result: &OpResult, ext: bool) -> (Code, Response) {
+    let cs = |s: &Stat| client_stat(*s, ext);
     match (result, &f.body) {
         (OpResult::Error(code), _) => (*code, Response::Empty),
         (OpResult::Multi(results), Request::Multi(ops)) => {
             let multi = results
                 .iter()
                 .zip(ops)
-                .map(|(r, (c, _))| multi_result(*c, r))
+                .map(|(r, (c, _))| multi_result(*c, r, ext))
                 .collect();
             (Code::Ok, Response::Multi(multi))
         }
         (OpResult::Created { path, .. }, _) if f.op == op::CREATE => {
             (Code::Ok, Response::Path(path.clone()))
         }
-        (OpResult::Created { path, stat }, _) => (Code::Ok, Response::Create2(path.clone(), *stat)),
-        (OpResult::Stat(s), _) => (Code::Ok, Response::Stat(*s)),
+        (OpResult::Created { path, stat }, _) => {
+            (Code::Ok, Response::Create2(path.clone(), cs(stat)))
+        }
+        (OpResult::Stat(s), _) => (Code::Ok, Response::Stat(cs(s))),
         _ => (Code::Ok, Response::Empty),
     }
 }
 
-fn multi_result(code: i32, r: &OpResult) -> MultiResult {
+fn multi_result(code: i32, r: &OpResult, ext: bool) -> MultiResult {
+    let cs = |s: &Stat| client_stat(*s, ext);
     match r {
         OpResult::Created { path, .. } if code == op::CREATE => MultiResult::Create(path.clone()),
         OpResult::Created { path, stat } => MultiResult::Create2 {
             op: code,
             path: path.clone(),
-            stat: *stat,
+            stat: cs(stat),
         },
         OpResult::Deleted => MultiResult::Delete,
-        OpResult::Stat(s) => MultiResult::SetData(*s),
+        OpResult::Stat(s) => MultiResult::SetData(cs(s)),
         OpResult::Checked => MultiResult::Check,
         OpResult::Error(c) => MultiResult::Error(*c),
         _ => MultiResult::Error(Code::SystemError),

@@ -38,8 +38,9 @@ use std::sync::Arc;
 /// What clients and servers exchange (the runtime turns jute frames into these).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ClientMsg {
-    /// Client to server: the connect handshake.
-    Connect(ConnectRequest),
+    /// Client to server: the connect handshake, with the client's address as the runtime saw
+    /// it (the session's `ip` identity; none in the model).
+    Connect(ConnectRequest, Option<String>),
     /// Client to server: a request.
     Request(RequestFrame),
     /// Server to client: the handshake's answer (timeout 0: the session has expired).
@@ -147,7 +148,7 @@ pub(crate) const SECRET: u64 = 0x7a61_626b_6565_7065;
 /// A message from a client.
 pub fn on_client(h: &mut Host<ZooKeeper>, from: usize, msg: ClientMsg) {
     match msg {
-        ClientMsg::Connect(req) => connect(h, from, req),
+        ClientMsg::Connect(req, ip) => connect(h, from, req, ip),
         ClientMsg::Request(frame) => request(h, from, frame),
         ClientMsg::Close => drop_conn(h, from),
         ClientMsg::Connected(_) | ClientMsg::Reply(_) => {}
@@ -220,7 +221,9 @@ fn request(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
             };
             h.send(client, ClientMsg::Reply(r));
         }
-        xid::AUTH => auth(h, client, frame),
+        // An auth packet is known by its opcode, whatever its xid (as ZooKeeper's
+        // NIOServerCnxn/NettyServerCnxn read it); xid -4 is only the usual one.
+        _ if frame.op == op::AUTH => auth(h, client, frame),
         _ => {
             let conn = h.local_mut().conns.get_mut(&client).expect("conn");
             conn.queue.push_back(frame);
@@ -230,20 +233,48 @@ fn request(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
 }
 
 fn auth(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
+    let x = frame.xid;
     let Request::Auth { scheme, auth, .. } = frame.body else {
-        return reply(h, client, xid::AUTH, Code::AuthFailed, Response::Empty);
+        return reply(h, client, x, Code::AuthFailed, Response::Empty);
     };
     match acl::authenticate(&scheme, &auth, h.state().local.opts.super_digest.as_deref()) {
         Ok(ids) => {
             let conn = h.local_mut().conns.get_mut(&client).expect("conn");
-            conn.auth.extend(ids);
-            reply(h, client, xid::AUTH, Code::Ok, Response::Empty);
+            for id in ids {
+                if !conn.auth.contains(&id) {
+                    conn.auth.push(id);
+                }
+            }
+            reply(h, client, x, Code::Ok, Response::Empty);
         }
         Err(code) => {
-            reply(h, client, xid::AUTH, code, Response::Empty);
+            reply(h, client, x, code, Response::Empty);
             drop_conn(h, client);
         }
     }
+}
+
+/// Answers, in order with the connection's other requests, those that read no znode:
+/// `whoAmI`, and the requests zabkeeper does not serve. Returns the frame back otherwise.
+fn answer_local(h: &mut Host<ZooKeeper>, client: usize, f: RequestFrame) -> Option<RequestFrame> {
+    let (code, body) = match (f.op, &f.body) {
+        (op::WHO_AM_I, _) => {
+            let conn = h.state().local.conns.get(&client)?;
+            (Code::Ok, Response::WhoAmI(acl::client_infos(&conn.auth)))
+        }
+        // `reconfigEnabled` is off (ZooKeeper's default): dynamic reconfiguration is refused.
+        (op::RECONFIG, _) => (Code::ReconfigDisabled, Response::Empty),
+        (_, Request::Unsupported) => {
+            // As ZooKeeper's UnimplementedRequestProcessor: the error, then the connection
+            // closes (an opcode ZooKeeper does not have either).
+            reply(h, client, f.xid, Code::Unimplemented, Response::Empty);
+            drop_conn(h, client);
+            return None;
+        }
+        _ => return Some(f),
+    };
+    reply(h, client, f.xid, code, body);
+    None
 }
 
 /// Answers the queue's head for as long as it can be answered now.
@@ -273,6 +304,9 @@ fn drain(h: &mut Host<ZooKeeper>, client: usize) {
             .expect("conn")
             .queue
             .pop_front();
+        let Some(frame) = answer_local(h, client, frame) else {
+            continue;
+        };
         serve_read(h, client, session, &auth, frame);
     }
 }
@@ -347,7 +381,10 @@ fn read_frame(
     let (result, w) = read(tree, session, auth, kind, &path, watch);
     let watch = w.map(|k| (path, k));
     match result {
-        Ok(r) => (Code::Ok, super::jute_map::read_response(f.op, r), watch),
+        Ok(r) => {
+            let body = super::jute_map::read_response(f.op, r, tree.extended_types);
+            (Code::Ok, body, watch)
+        }
         Err(code) => (code, Response::Empty, watch),
     }
 }
@@ -481,7 +518,7 @@ fn applied(h: &mut Host<ZooKeeper>, a: Applied) {
     let conn = h.local_mut().conns.get_mut(&client).expect("conn");
     let frame = conn.queue.pop_front().expect("head");
     conn.waiting = false;
-    let (code, body) = reply_for(&frame, &a.result);
+    let (code, body) = reply_for(&frame, &a.result, h.state().sm.extended_types);
     let r = ReplyFrame {
         xid: frame.xid,
         zxid: a.zxid,

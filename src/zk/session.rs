@@ -104,10 +104,18 @@ pub fn password(session: i64, secret: u64) -> Vec<u8> {
 use super::server::{submit, ClientMsg, Conn, PeerMsg, ZkTimer, SECRET};
 use super::tree::{Applied, DataTree};
 use super::txn::WriteOp;
+use super::Id;
 use crate::jute::proto::{op, ConnectRequest, ConnectResponse};
 use crate::zab::service::Host;
 
-pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectRequest) {
+pub(crate) fn connect(
+    h: &mut Host<ZooKeeper>,
+    client: usize,
+    req: ConnectRequest,
+    ip: Option<String>,
+) {
+    // `IPAuthenticationProvider`: every connection is the identity `ip:<address>`.
+    let auth: Vec<Id> = ip.iter().map(|a| Id::new("ip", a)).collect();
     if !h.serving() || req.last_zxid_seen > h.state().committed.0 as i64 {
         h.send(client, ClientMsg::Close);
         return;
@@ -116,6 +124,7 @@ pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectReques
         let timeout = limits(h).negotiate(req.timeout);
         let conn = Conn {
             timeout,
+            auth,
             ..Conn::default()
         };
         h.local_mut().conns.insert(client, conn);
@@ -129,6 +138,7 @@ pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectReques
             let conn = Conn {
                 session: req.session_id,
                 timeout,
+                auth,
                 ..Conn::default()
             };
             h.local_mut().conns.insert(client, conn);

@@ -47,3 +47,26 @@ impl NodeKind {
         }
     }
 }
+
+/// The stat as clients see it, translated from the stored one as ZooKeeper's
+/// `DataNode.copyStat` does:
+/// - the tree counts only creates in `cversion` (the sequence counter of sequential children);
+///   clients see every change to the children, creates and deletes: each child not present
+///   any more was deleted once, so `2 * creates - children`;
+/// - containers and TTL nodes show `ephemeralOwner` 0 (`DataTree.getClientEphemeralOwner`):
+///   their encoding stays inside the server.
+pub fn client_stat(stat: Stat, extended_types: bool) -> Stat {
+    let cversion = stat
+        .cversion
+        .wrapping_mul(2)
+        .wrapping_sub(stat.num_children);
+    let ephemeral_owner = match NodeKind::of(stat.ephemeral_owner, extended_types) {
+        NodeKind::Container | NodeKind::Ttl(_) => 0,
+        NodeKind::Persistent | NodeKind::Ephemeral(_) => stat.ephemeral_owner,
+    };
+    Stat {
+        cversion,
+        ephemeral_owner,
+        ..stat
+    }
+}

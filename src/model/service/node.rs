@@ -142,7 +142,7 @@ fn connect(c: &ZkClient, st: &ClientState, o: &mut Out<Node>) {
     };
     o.send(
         Id::from(c.servers[st.server]),
-        Msg::Client(ClientMsg::Connect(req)),
+        Msg::Client(ClientMsg::Connect(req, None)),
     );
 }
 

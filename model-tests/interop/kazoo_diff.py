@@ -1,0 +1,53 @@
+"""What kazoo sees of a server, printed line by line, for comparing zabkeeper with Apache
+ZooKeeper (model-tests/compat.rs): znode stats, ip ACLs, an unsupported request.
+
+Usage: kazoo_diff.py HOST:PORT. Everything printed must be the same for both servers; nothing
+printed depends on zxids, times or session ids."""
+
+import sys
+
+from kazoo.client import KazooClient
+from kazoo.security import ACL, Id
+
+zk = KazooClient(hosts=sys.argv[1], timeout=10)
+zk.start(timeout=20)
+
+
+def show(label, f):
+    try:
+        print(label, f())
+    except Exception as e:  # the exception's type is what a client sees
+        print(label, "raises", type(e).__name__)
+
+
+# cversion counts children's creates and deletes alike.
+zk.create("/p", b"")
+for i in range(3):
+    zk.create("/p/c%d" % i, b"x")
+zk.delete("/p/c1")
+st = zk.exists("/p")
+print("after 3 creates and 1 delete: cversion", st.cversion, "numChildren", st.numChildren)
+# ...but the sequence counter of sequential children counts creates only.
+zk.create("/q", b"")
+first = zk.create("/q/n-", b"", sequence=True)
+zk.delete(first)
+print("sequential after a delete:", first, zk.create("/q/n-", b"", sequence=True))
+print("cversion after create, delete, create:", zk.exists("/q").cversion)
+
+# ip ACLs grant the address they name, and the ranges that hold it.
+zk.create("/ipt", b"x", acl=[ACL(31, Id("ip", "127.0.0.1"))])
+show("ip: get", lambda: zk.get("/ipt")[0])
+show("ip: getAcl", lambda: [(a.perms, a.id.scheme, a.id.id) for a in zk.get_acls("/ipt")[0]])
+show("ip: create child", lambda: zk.create("/ipt/c", b"y"))
+show("ip: set", lambda: zk.set("/ipt", b"z").version)
+zk.create("/ipr", b"x", acl=[ACL(31, Id("ip", "127.0.0.0/8"))])
+show("ip range: get", lambda: zk.get("/ipr")[0])
+zk.create("/ipo", b"x", acl=[ACL(31, Id("ip", "10.0.0.0/8"))])
+show("ip other range: get", lambda: zk.get("/ipo")[0])
+show("ip: delete tree", lambda: zk.delete("/ipt", recursive=True))
+
+# reconfig is refused with an error code; the session goes on.
+show("reconfig", lambda: zk.reconfig(joining=None, leaving="3", new_members=None))
+show("after reconfig", lambda: zk.exists("/p") is not None)
+print("session still connected", zk.connected)
+zk.stop()
