@@ -71,3 +71,43 @@ fn zkcli_sees_zookeeper_s_owners_of_special_nodes_and_whoami() {
     assert_eq!(ours, theirs);
     node.stop();
 }
+
+#[test]
+fn an_ensemble_s_config_node_holds_its_servers() {
+    // ZooKeeper 3.8 with three `server.N=127.0.0.1:Q:E` lines answers getConfig with
+    // "server.1=127.0.0.1:Q1:E1:participant\n...server.3=...:participant\nversion=0" at
+    // version -1 and aversion -1 (checked by hand against QuorumPeerMain; the standalone case
+    // is compared side by side in kazoo_diff.py). An observer's line ends in `:observer`.
+    let nodes = crate::runtime::ensemble_with_observers("config-node", 2, 1, "");
+    let addr = nodes[2].running.client_addr.to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (data, stat) = rt.block_on(async {
+        let c = zookeeper_client::Client::connector()
+            .with_session_timeout(std::time::Duration::from_secs(4))
+            .connect(&addr)
+            .await
+            .expect("connect");
+        c.get_config().await.expect("getConfig")
+    });
+    let text = String::from_utf8(data).unwrap();
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    for (i, line) in lines[..3].iter().enumerate() {
+        let role = if i == 2 { "observer" } else { "participant" };
+        let (key, value) = line.split_once('=').expect(line);
+        assert_eq!(key, format!("server.{}", i + 1), "{text}");
+        let parts: Vec<&str> = value.split(':').collect();
+        assert_eq!(parts.len(), 4, "{text}");
+        assert_eq!((parts[0], parts[3]), ("127.0.0.1", role), "{text}");
+        assert!(parts[1].parse::<u16>().is_ok() && parts[2].parse::<u16>().is_ok());
+    }
+    assert_eq!(lines[3], "version=0");
+    assert_eq!((stat.version, stat.aversion), (-1, -1));
+    assert_eq!(stat.data_length as usize, text.len());
+    for n in nodes {
+        n.stop();
+    }
+}

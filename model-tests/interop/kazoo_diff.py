@@ -34,6 +34,12 @@ zk.delete(first)
 print("sequential after a delete:", first, zk.create("/q/n-", b"", sequence=True))
 print("cversion after create, delete, create:", zk.exists("/q").cversion)
 
+# The reserved nodes (a standalone server's /zookeeper/config is empty).
+data, st = zk.get("/zookeeper/config")
+print("config:", data, "version", st.version, "aversion", st.aversion, "dataLength", st.dataLength)
+st = zk.exists("/zookeeper")
+print("/zookeeper: cversion", st.cversion, "numChildren", st.numChildren)
+
 # ip ACLs grant the address they name, and the ranges that hold it.
 zk.create("/ipt", b"x", acl=[ACL(31, Id("ip", "127.0.0.1"))])
 show("ip: get", lambda: zk.get("/ipt")[0])

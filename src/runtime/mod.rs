@@ -115,6 +115,8 @@ pub struct ActorParams {
     pub extended_types: bool,
     /// `ZABKEEPER_SUPER_DIGEST`, if set.
     pub super_digest: Option<String>,
+    /// What `/zookeeper/config` holds (an ensemble's `server.N` lines; none standalone).
+    pub config: Option<String>,
 }
 
 impl ActorParams {
@@ -130,6 +132,7 @@ impl ActorParams {
             max_session_ms: cfg.max_session_timeout,
             extended_types: cfg.extended_types_enabled,
             super_digest: std::env::var("ZABKEEPER_SUPER_DIGEST").ok(),
+            config: (!cfg.standalone()).then(|| dynamic_config(cfg)),
         }
     }
 
@@ -149,6 +152,7 @@ impl ActorParams {
                 max_ms: self.max_session_ms as i32,
             },
             super_digest: self.super_digest.clone(),
+            config: self.config.clone(),
         };
         let mut server = Server::new(Arc::new(zab)).with_local(Local::with_options(opts));
         if self.extended_types {
@@ -163,6 +167,23 @@ impl ActorParams {
         }
         server
     }
+}
+
+/// `/zookeeper/config` as ZooKeeper writes a static configuration: each server as
+/// `server.N=host:quorumPort:electionPort:role[;clientAddress]`, then `version=0`.
+fn dynamic_config(cfg: &ZooConfig) -> String {
+    let mut out = String::new();
+    for (id, s) in &cfg.servers {
+        let role = if s.observer {
+            "observer"
+        } else {
+            "participant"
+        };
+        let client = s.client.map(|c| format!(";{c}")).unwrap_or_default();
+        let (host, q, e) = (&s.host, s.quorum_port, s.election_port);
+        out.push_str(&format!("server.{id}={host}:{q}:{e}:{role}{client}\n"));
+    }
+    out + "version=0"
 }
 
 /// The server actor `zoo.cfg` describes.

@@ -17,12 +17,12 @@
 
 use super::jute_map::{reply_for, to_read, to_write};
 use super::prep::{WriteRequest, ZkRequest};
-use super::read::{read, set_watches};
+use super::read::{read, set_watches, ReadResult};
 use super::service::ZooKeeper;
 use super::session::{
     self, connect, flush_touches, session_closed, session_created, SessionLimits, SessionTracker,
 };
-use super::tree::{Applied, DataTree};
+use super::tree::Applied;
 use super::txn::{TxnOp, WriteOp};
 use super::watch::{EventType, WatchKind, WatchManager, WatcherType};
 use super::{acl, Code, Id};
@@ -31,6 +31,7 @@ use crate::jute::proto::{
     Response,
 };
 use crate::zab::service::Host;
+use crate::zab::ServerState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -129,6 +130,10 @@ pub struct ZkOptions {
     pub limits: SessionLimits,
     /// `super:<base64 sha1>`: presenting its password with `addAuth digest` grants `super`.
     pub super_digest: Option<String>,
+    /// What `/zookeeper/config` holds on an ensemble (`server.N=...` lines and `version=`):
+    /// ZooKeeper's static configuration, as each server knows it from its `zoo.cfg`, not a
+    /// replicated value. None for a standalone server (the node is then empty, as ZooKeeper's).
+    pub config: Option<String>,
 }
 
 impl Default for ZkOptions {
@@ -137,6 +142,7 @@ impl Default for ZkOptions {
         ZkOptions {
             limits: SessionLimits::for_tick(2000),
             super_digest: None,
+            config: None,
         }
     }
 }
@@ -330,7 +336,7 @@ fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id],
                     op: *code,
                     body: body.clone(),
                 };
-                match read_frame(&h.state().sm, session, auth, &sub) {
+                match read_frame(h.state(), session, auth, &sub) {
                     (Code::Ok, Response::GetData(d, s), _) => MultiResult::GetData(d, s),
                     (Code::Ok, Response::Children(c), _) if *code == op::GET_CHILDREN => {
                         MultiResult::GetChildren(c)
@@ -359,7 +365,7 @@ fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id],
             reply(h, client, f.xid, code, Response::Empty)
         }
         _ => {
-            let (code, body, watch) = read_frame(&h.state().sm, session, auth, &f);
+            let (code, body, watch) = read_frame(h.state(), session, auth, &f);
             if let Some((path, kind)) = watch {
                 h.local_mut().watches.add(&path, session, kind);
             }
@@ -368,17 +374,38 @@ fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id],
     }
 }
 
+/// A read of `/zookeeper/config` on an ensemble: its data is the configuration, at version -1
+/// (ZooKeeper's `ZKDatabase` sets it outside the log, with no version).
+fn with_config(r: &mut ReadResult, config: &str) {
+    let stat = match r {
+        ReadResult::Data(data, stat) => {
+            *data = config.as_bytes().to_vec();
+            stat
+        }
+        ReadResult::Stat(stat) => stat,
+        _ => return,
+    };
+    stat.data_length = config.len() as i32;
+    stat.version = -1;
+}
+
 /// Serves a read frame; the watch to leave, if any.
 fn read_frame(
-    tree: &DataTree,
+    st: &ServerState<ZooKeeper>,
     session: i64,
     auth: &[Id],
     f: &RequestFrame,
 ) -> (Code, Response, Option<(String, WatchKind)>) {
+    let tree = &st.sm;
     let Some((kind, path, watch)) = to_read(f) else {
         return (Code::Unimplemented, Response::Empty, None);
     };
-    let (result, w) = read(tree, session, auth, kind, &path, watch);
+    let (mut result, w) = read(tree, session, auth, kind, &path, watch);
+    if path == crate::zk::path::CONFIG_ZOOKEEPER {
+        if let (Ok(r), Some(config)) = (&mut result, &st.local.opts.config) {
+            with_config(r, config);
+        }
+    }
     let watch = w.map(|k| (path, k));
     match result {
         Ok(r) => {

@@ -124,10 +124,12 @@ impl DataTree {
             t.insert(p, open.clone());
             link_child(&mut t, p);
         }
-        let config = Node {
+        let mut config = Node {
             acl: Acl::read_only(),
             ..Node::default()
         };
+        // ZooKeeper creates it with no ACL version.
+        config.stat.aversion = -1;
         t.insert(path::CONFIG_ZOOKEEPER, config);
         link_child(&mut t, path::CONFIG_ZOOKEEPER);
         t

@@ -138,6 +138,7 @@ impl ServiceConfig {
                 max_ms: 40000,
             },
             super_digest: None,
+            config: None,
         };
         let server = Server::new(zab.clone()).with_local(Local::with_options(opts));
         let inner = ActorModel::new(self, History::default())
