@@ -208,3 +208,27 @@ fn rust_client_authenticates_and_asks_who_it_is() {
     });
     node.stop();
 }
+
+#[test]
+fn rust_client_watch_events_carry_the_zxid_that_fired_them() {
+    // ZooKeeper 3.9 (ZOOKEEPER-4655): a node event's reply header carries the zxid of the
+    // transaction that fired it; the crate hands it on as `WatchedEvent::zxid`.
+    let (cfg, dir) = standalone_cfg("rust-event-zxid", "");
+    let node = Node::start(&cfg, &dir);
+    let addr = node.running.client_addr.to_string();
+    rt().block_on(async {
+        let c = connect(&addr).await;
+        c.create("/w", b"a", &open()).await.expect("create");
+        let (_, _, watcher) = c.get_and_watch_data("/w").await.expect("watch");
+        let stat = c.set_data("/w", b"b", None).await.expect("set");
+        let event = watcher.changed().await;
+        assert_eq!(event.event_type, zk::EventType::NodeDataChanged);
+        assert_eq!(event.zxid, stat.mzxid);
+        let (_, _, watcher) = c.get_and_watch_data("/w").await.expect("watch");
+        c.delete("/w", None).await.expect("delete");
+        let event = watcher.changed().await;
+        assert_eq!(event.event_type, zk::EventType::NodeDeleted);
+        assert!(event.zxid > stat.mzxid, "{event:?}");
+    });
+    node.stop();
+}

@@ -325,7 +325,7 @@ fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id],
                 h.local_mut().watches.add(&path, session, kind);
             }
             for (event, path) in fire {
-                send_event(h, client, event, &path);
+                send_event(h, client, (event, &path), -1);
             }
             reply(h, client, f.xid, Code::Ok, Response::Empty)
         }
@@ -447,7 +447,9 @@ fn reply(h: &mut Host<ZooKeeper>, client: usize, x: i32, code: Code, body: Respo
     );
 }
 
-fn send_event(h: &mut Host<ZooKeeper>, client: usize, event: EventType, path: &str) {
+/// A watch event; `zxid` is the transaction that fired it (ZooKeeper 3.9, ZOOKEEPER-4655), -1
+/// when no transaction did (a watch set on reconnection that finds the change already made).
+fn send_event(h: &mut Host<ZooKeeper>, client: usize, (event, path): (EventType, &str), zxid: i64) {
     let body = Response::Event {
         kind: event as i32,
         state: 3,
@@ -455,7 +457,7 @@ fn send_event(h: &mut Host<ZooKeeper>, client: usize, event: EventType, path: &s
     };
     let r = ReplyFrame {
         xid: xid::NOTIFICATION,
-        zxid: -1,
+        zxid,
         err: 0,
         body,
     };
@@ -530,7 +532,7 @@ fn applied(h: &mut Host<ZooKeeper>, a: Applied) {
             .map(|(id, _)| *id)
             .collect();
         for c in targets {
-            send_event(h, c, *event, path);
+            send_event(h, c, (*event, path), a.zxid);
         }
     }
     match &a.op {
