@@ -111,3 +111,65 @@ fn an_ensemble_s_config_node_holds_its_servers() {
         n.stop();
     }
 }
+
+/// The C client's shell (`cli_mt`, Debian's `zookeeper-bin`).
+const CLI_MT: &str = "/usr/lib/zookeeper/bin/cli_mt";
+
+/// The C client's commands: every create mode, reads with their watches, versions, errors.
+const CLI_MT_SCRIPT: &str = "create /cm\ncreate /cm\nget /cm\nset /cm bye\nget /cm\n\
+    create +e /cm/e\ncreate +s /cm/s-\ncreate +s /cm/s-\ncreate +c /cm/c\n\
+    create +t=60000 /cm/t\nls /cm\nexists /cm\nget /nothere\ndelete /cm\ndelete /cm/e\n\
+    exists /cm/e\nquit\n";
+
+/// What `cli_mt` printed against `addr`, as a sorted multiset of lines (it prints answers as
+/// they arrive, from another thread than the one reading commands, and lists children in the
+/// server's order, which ZooKeeper does not define), with times, zxids and session ids blanked
+/// and the library's log lines left out.
+fn cli_mt(addr: std::net::SocketAddr) -> Vec<String> {
+    let mut cmd = Command::new("sh");
+    // The shell reads commands only once connected: feed them after a pause.
+    let feed = format!("(sleep 1; printf '%s' \"$1\"; sleep 2) | {CLI_MT} {addr}");
+    cmd.args(["-c", &feed, "sh", CLI_MT_SCRIPT]);
+    let (_, out) = run(cmd, "");
+    let blank = |l: &str| -> String {
+        let t = l.trim_start();
+        for key in ["ctime", "mtime", "czxid", "mzxid"] {
+            if t.starts_with(key) {
+                return format!("{key} ?");
+            }
+        }
+        l.to_string()
+    };
+    let mut lines: Vec<String> = out
+        .lines()
+        .filter(|l| !l.starts_with("time = ") && !l.contains("session id"))
+        // The C library's own log lines (connection retries, with timestamps and thread ids).
+        .filter(|l| !l.contains(":ZOO_"))
+        .map(blank)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn the_c_client_sees_what_it_sees_against_zookeeper() {
+    // Differential, as for zkCli: the C client's shell against Apache ZooKeeper and against a
+    // standalone zabkeeper (TTL nodes enabled) prints the same lines.
+    if !zookeeper() {
+        return;
+    }
+    let present = Path::new(CLI_MT).exists();
+    if !crate::interop::need(
+        "the C client cli_mt (apt-get install zookeeper-bin)",
+        present,
+    ) {
+        return;
+    }
+    let (real, node) = side_by_side("cli-mt", "extendedTypesEnabled=true\n");
+    let theirs = cli_mt(real.addr);
+    let ours = cli_mt(node.running.client_addr);
+    println!("{}", ours.join("\n"));
+    assert!(theirs.iter().any(|l| l == "\tname = /cm/t"), "{theirs:?}");
+    assert_eq!(ours, theirs);
+    node.stop();
+}

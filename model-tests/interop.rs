@@ -26,7 +26,7 @@ const ZK_JARS: [&str; 4] = [
 
 /// Whether a tool is there; if not, fails under `ZABKEEPER_INTEROP=require`, else says why
 /// the test is skipped.
-fn need(what: &str, present: bool) -> bool {
+pub fn need(what: &str, present: bool) -> bool {
     if present {
         return true;
     }
