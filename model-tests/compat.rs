@@ -173,3 +173,113 @@ fn the_c_client_sees_what_it_sees_against_zookeeper() {
     assert_eq!(ours, theirs);
     node.stop();
 }
+
+/// kazoo's own test suite (the `kazoo.tests` package of kazoo 2.11) against `servers`
+/// zabkeeper processes, through model-tests/interop/kazoo_cluster.py; the tests listed in
+/// kazoo_skips.txt for this size are deselected (by name, with `-k`), each reason printed.
+/// Returns pytest's summary line.
+fn kazoo_own_suite(name: &str, servers: usize) -> String {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("model-tests/interop");
+    let skips = std::fs::read_to_string(here.join("kazoo_skips.txt")).unwrap();
+    let mut names = Vec::new();
+    for line in skips
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [scope, test, why] = fields[..] else {
+            panic!("kazoo_skips.txt: not `scope<TAB>test<TAB>reason`: {line}")
+        };
+        if scope == "all" || (scope == "standalone" && servers == 1) {
+            println!("deselected: {test}: {why}");
+            names.push(test.rsplit("::").next().unwrap().to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    let keep = names
+        .iter()
+        .map(|n| format!("not {n}"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let ports: Vec<String> = (0..3 * servers)
+        .map(|_| crate::zk_wire::free_port().to_string())
+        .collect();
+    let dir = crate::zk_wire::scratch(name);
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-m",
+        "pytest",
+        "-p",
+        "kazoo_cluster",
+        "--pyargs",
+        "kazoo.tests",
+        "-q",
+    ])
+    .args([
+        "-p",
+        "no:cacheprovider",
+        "--timeout=120",
+        "-rfE",
+        "-k",
+        &keep,
+    ])
+    .env("PYTHONPATH", &here)
+    .env("ZABKEEPER_BIN", env!("CARGO_BIN_EXE_zabkeeper"))
+    .env("ZABKEEPER_PORTS", ports.join(","))
+    .env("ZABKEEPER_CLUSTER_DIR", &dir)
+    .env("ZOOKEEPER_VERSION", "3.8.0")
+    .current_dir(&dir);
+    let (ok, out) = run(cmd, "");
+    let summary = out
+        .lines()
+        .rev()
+        .find(|l| l.contains(" passed") || l.contains(" failed"))
+        .unwrap_or("no summary")
+        .to_string();
+    for skip in out.lines().filter(|l| l.starts_with("SKIPPED")) {
+        println!("kazoo skips: {skip}");
+    }
+    let failures: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("FAILED") || l.starts_with("ERROR"))
+        .collect();
+    assert!(
+        ok,
+        "kazoo's suite against {servers} server(s): {summary}\n{}",
+        failures.join("\n")
+    );
+    summary
+}
+
+/// Whether kazoo's test suite can run here (pytest and the modules kazoo's tests import).
+fn kazoo_suite_tools() -> bool {
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            "import pytest, pytest_timeout, OpenSSL, jks, objgraph, gevent, eventlet, kazoo",
+        ])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    crate::interop::need(
+        "pytest and kazoo's test dependencies (.ci/run installs them)",
+        ok,
+    )
+}
+
+#[test]
+fn kazoo_s_own_suite_passes_against_three_servers() {
+    if !kazoo_suite_tools() {
+        return;
+    }
+    println!("{}", kazoo_own_suite("kazoo-own-3", 3));
+}
+
+#[test]
+fn kazoo_s_own_suite_passes_against_a_standalone_server() {
+    if !kazoo_suite_tools() {
+        return;
+    }
+    println!("{}", kazoo_own_suite("kazoo-own-1", 1));
+}
