@@ -62,7 +62,12 @@ pub fn zookeeper() -> bool {
 
 /// Runs `cmd` to its end (at most two minutes), returning whether it succeeded and its
 /// output, standard error after standard output.
-pub fn run(mut cmd: Command, input: &str) -> (bool, String) {
+pub fn run(cmd: Command, input: &str) -> (bool, String) {
+    run_for(cmd, input, Duration::from_secs(120))
+}
+
+/// As [`run`], for at most `limit`.
+pub fn run_for(mut cmd: Command, input: &str, limit: Duration) -> (bool, String) {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -89,7 +94,7 @@ pub fn run(mut cmd: Command, input: &str) -> (bool, String) {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        if start.elapsed() > Duration::from_secs(120) {
+        if start.elapsed() > limit {
             let _ = child.kill();
             panic!("{cmd:?} did not finish");
         }
