@@ -7,8 +7,8 @@
 //! actor [`Record::Step`] with its input (a peer message with its connection, the runtime's own
 //! notice that a connection broke, a timer, the clock, a client's message) and its outputs
 //! (the messages and whether it saved); [`Record::Durable`] once the staged saves are fsynced;
-//! [`Record::Send`] when the loop hands a message to a connection; [`Record::Wrote`] when a
-//! connection writes it to its socket; [`Record::Closed`] when a connection from a peer ends.
+//! [`Record::Send`] when the loop hands a message to a connection; [`Record::Wrote`] just before
+//! a connection writes it to its socket; [`Record::Closed`] when a connection from a peer ends.
 //! Messages that come from another server are named by a digest of their bytes (the validator
 //! re-runs their sender and compares); everything that comes from outside the ensemble is
 //! logged whole. A connection is named by the sending end's socket address, which both ends

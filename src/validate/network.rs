@@ -70,6 +70,15 @@ pub fn channel_of(kind: &str) -> &'static str {
     }
 }
 
+/// A channel's name as a trace line spells it, kept for the run (`election` or `quorum`).
+pub fn channel_named(ch: &str) -> &'static str {
+    if ch == "election" {
+        "election"
+    } else {
+        "quorum"
+    }
+}
+
 /// Checks every connection of the run.
 pub fn check(logs: &Logs) -> Result<Net, Rejection> {
     let mut net = Net::default();
@@ -171,11 +180,7 @@ fn next_sent(
     (dst, ch, d, kind): (usize, &str, u64, &str),
     no: usize,
 ) -> Result<Eid, Rejection> {
-    let ch = if ch == "election" {
-        "election"
-    } else {
-        "quorum"
-    };
+    let ch = channel_named(ch);
     let queue = queues.entry((dst, ch)).or_default();
     match queue.front() {
         Some(eid) if net.sent[eid].d == d => Ok(queue.pop_front().expect("front")),
@@ -242,43 +247,10 @@ fn reads(
                 d,
                 kind,
             } => {
-                let Some(c) = conns.get(conn.as_str()) else {
-                    let reason = format!("read {kind} from server {src} on connection {conn}, on which no server wrote");
-                    return Err(logs.reject(i, line.no, reason));
-                };
-                if (c.src, c.dst, c.ch.as_str()) != (*src, i, ch.as_str()) {
-                    let reason = format!(
-                        "read from server {src} ({ch}) on connection {conn}, which is server {}'s to {} ({})",
-                        c.src, c.dst, c.ch
-                    );
-                    return Err(logs.reject(i, line.no, reason));
-                }
                 let idx = count.entry(conn.as_str()).or_default();
-                let written = c.written.get(*idx).copied();
                 *idx += 1;
-                match written {
-                    Some(eid) if net.sent[&eid].d == *d => eid,
-                    Some(eid) => {
-                        let w = &net.sent[&eid];
-                        let reason = format!(
-                            "read {kind} from server {src} as message {} of connection {conn}, \
-                             but message {} written on it was {} (sent at line {} of server \
-                             {src}'s trace): the connection reordered or duplicated messages",
-                            idx, idx, w.kind, w.line
-                        );
-                        return Err(logs.reject(i, line.no, reason));
-                    }
-                    None => {
-                        let reason = format!(
-                            "read {kind} from server {src} as message {} of connection {conn}, \
-                             but only {} were written on it: the connection duplicated or made \
-                             up a message",
-                            idx,
-                            *idx - 1
-                        );
-                        return Err(logs.reject(i, line.no, reason));
-                    }
-                }
+                let read = (*src, ch.as_str(), conn.as_str(), *d, kind.as_str());
+                read_peer(net, conns, (i, *idx), read).map_err(|r| logs.reject(i, line.no, r))?
             }
             Input::Own { d } => match own.next() {
                 Some(eid) if net.sent[&eid].d == *d => eid,
@@ -294,4 +266,42 @@ fn reads(
         net.delivered.insert(eid);
     }
     Ok(())
+}
+
+/// The message that read `idx` (1-based) of server `i` from connection `conn` is: the `idx`-th
+/// written on it, with the digest read.
+fn read_peer(
+    net: &Net,
+    conns: &HashMap<String, Conn>,
+    (i, idx): (usize, usize),
+    (src, ch, conn, d, kind): (usize, &str, &str, u64, &str),
+) -> Result<Eid, String> {
+    let Some(c) = conns.get(conn) else {
+        return Err(format!(
+            "read {kind} from server {src} on connection {conn}, on which no server wrote"
+        ));
+    };
+    if (c.src, c.dst, c.ch.as_str()) != (src, i, ch) {
+        return Err(format!(
+            "read from server {src} ({ch}) on connection {conn}, which is server {}'s to {} ({})",
+            c.src, c.dst, c.ch
+        ));
+    }
+    match c.written.get(idx - 1).copied() {
+        Some(eid) if net.sent[&eid].d == d => Ok(eid),
+        Some(eid) => {
+            let w = &net.sent[&eid];
+            Err(format!(
+                "read {kind} from server {src} as message {idx} of connection {conn}, but \
+                 message {idx} written on it was {} (sent at line {} of server {src}'s trace): \
+                 the connection reordered or duplicated messages",
+                w.kind, w.line
+            ))
+        }
+        None => Err(format!(
+            "read {kind} from server {src} as message {idx} of connection {conn}, but only {} \
+             were written on it: the connection duplicated or made up a message",
+            idx - 1
+        )),
+    }
 }

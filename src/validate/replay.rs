@@ -6,7 +6,7 @@
 //! the inputs the trace names: the message its sender's replayed step sent, the timer, the
 //! clock reading or the client's message logged whole.
 
-use super::network::{channel_of, Eid, Fate, Net};
+use super::network::{channel_named, Eid, Fate, Net};
 use super::props::Props;
 use super::read::{Logs, Process};
 use super::{Rejection, Report};
@@ -297,7 +297,7 @@ impl Replay<'_> {
     /// skips must be lost, to a crash or (on the quorum port) a connection break since they
     /// were sent.
     fn in_order(&mut self, i: usize, src: usize, ch: &str, eid: Eid) -> Result<(), String> {
-        let ch = channel_of(if ch == "election" { "Notification" } else { "" });
+        let ch = channel_named(ch);
         let pair = (i.min(src), i.max(src));
         let breaks = self.breaks.get(&pair).copied().unwrap_or(0);
         let (sender_proc, receiver_proc) = (self.srv[src].live, self.srv[i].live);
@@ -351,7 +351,6 @@ impl Replay<'_> {
             };
             if dst != i {
                 let ch = trace::channel_name(msg.channel());
-                let ch = channel_of(if ch == "election" { "Notification" } else { "" });
                 let flight = Flight {
                     eid,
                     receiver_proc: self.srv[dst].live,
