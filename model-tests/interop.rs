@@ -356,7 +356,7 @@ fn busy_client(addr: SocketAddr) -> Client {
     assert_eq!(c.create("/w", b"x"), Code::Ok as i32);
     let eph = Request::Create {
         path: "/eph".into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: Acl::open(),
         flags: CreateMode::Ephemeral as i32,
     };

@@ -146,7 +146,7 @@ fn truncated_and_lying_frames_are_errors_not_panics() {
         op: op::SET_DATA,
         body: Request::SetData {
             path: "/a".into(),
-            data: vec![1; 40],
+            data: Some(vec![1; 40]),
             version: -1,
         },
     };
@@ -163,7 +163,7 @@ fn truncated_and_lying_frames_are_errors_not_panics() {
         op: op::CREATE,
         body: Request::Create {
             path: "/a".into(),
-            data: vec![],
+            data: Some(vec![]),
             acl: vec![],
             flags: 0,
         },
@@ -221,7 +221,7 @@ fn stat() -> impl Strategy<Value = Stat> {
 }
 
 fn simple_request() -> impl Strategy<Value = (i32, Request)> {
-    let data = proptest::collection::vec(any::<u8>(), 0..20);
+    let data = proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20));
     prop_oneof![
         (
             text(),
@@ -301,7 +301,7 @@ fn request() -> impl Strategy<Value = RequestFrame> {
 }
 
 fn reply() -> impl Strategy<Value = (i32, ReplyFrame)> {
-    let data = proptest::collection::vec(any::<u8>(), 0..20);
+    let data = proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20));
     let result = prop_oneof![
         text().prop_map(MultiResult::Create),
         (text(), stat()).prop_map(|(path, stat)| MultiResult::Create2 {

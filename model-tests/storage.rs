@@ -19,7 +19,8 @@ fn txn(counter: u32) -> Txn<ZkTxn> {
             time: 0,
             op: TxnOp::Create {
                 path: format!("/n{counter}"),
-                data: vec![counter as u8; 10],
+                // Every third create has null data, which must read back as null.
+                data: (counter % 3 != 0).then(|| vec![counter as u8; 10]),
                 acl: Acl::open(),
                 parent_cversion: counter as i32,
                 owner: 0,

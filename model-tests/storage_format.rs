@@ -1,9 +1,11 @@
 //! The data directory's format (docs/storage.md): files this code writes carry the format
-//! header and postcard records; a data directory of format 1, written by zabkeeper at commit
-//! 618cabf (headerless, bincode records; `fixtures/datadir-618cabf`, made with kazoo against
-//! that commit's `zabkeeper server` with snapCount=5, then `kill -9`), is still read: recovery
-//! gets the same tree, the newest log is written again in format 2 before anything is appended,
-//! and a server started on it serves that tree.
+//! header and postcard records (format 3); data directories of the older formats are still
+//! read: recovery gets the same tree, the newest log is written again in format 3 before
+//! anything is appended, and a server started on it serves that tree. The fixtures were made
+//! with kazoo against the named commit's `zabkeeper server` with snapCount=5, then `kill -9`:
+//! `fixtures/datadir-618cabf` (format 1: headerless, bincode records) and
+//! `fixtures/datadir-023916a` (format 2: data never null; its `/none` was created with null
+//! data, which format 2 stored as empty).
 
 use crate::runtime::Node;
 use crate::zk_wire::{free_port, scratch, Client};
@@ -13,16 +15,23 @@ use zabkeeper::runtime::record::{self, Format};
 use zabkeeper::runtime::storage::{DataDir, ZkDurable};
 use zabkeeper::zk::tree::Store;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("model-tests/fixtures/datadir-618cabf")
+const FORMAT_1: &str = "datadir-618cabf";
+const FORMAT_2: &str = "datadir-023916a";
+
+fn fixture(which: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("model-tests/fixtures")
+        .join(which)
 }
 
-/// A copy of the fixture's data directory (tests change what they open).
-fn copy_fixture(name: &str) -> PathBuf {
+/// A copy of a fixture's data directory (tests change what they open).
+fn copy_fixture(which: &str, name: &str) -> PathBuf {
     let data = scratch(name).join("data");
     std::fs::create_dir_all(data.join("version-2")).unwrap();
-    std::fs::copy(fixture().join("myid"), data.join("myid")).unwrap();
-    for e in std::fs::read_dir(fixture().join("version-2")).unwrap() {
+    if fixture(which).join("myid").exists() {
+        std::fs::copy(fixture(which).join("myid"), data.join("myid")).unwrap();
+    }
+    for e in std::fs::read_dir(fixture(which).join("version-2")).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, data.join("version-2").join(p.file_name().unwrap())).unwrap();
     }
@@ -35,10 +44,12 @@ fn format_of(path: &Path) -> Format {
 
 /// What the fixture's kazoo session left: `/fixture` set once, seven sequential children of
 /// which one was deleted, and `/acl` with a digest ACL.
-fn assert_fixture_tree(d: &ZkDurable) {
+fn assert_fixture_tree(d: &ZkDurable, which: &str) {
     let tree = d.state_at(d.last_zxid());
     let root = tree.node("/fixture").expect("/fixture");
-    assert_eq!(root.data, b"made by 618cabf, set once");
+    let commit = which.trim_start_matches("datadir-");
+    let set_once = format!("made by {commit}, set once").into_bytes();
+    assert_eq!(root.data, Some(set_once));
     assert_eq!(root.stat.version, 1);
     let children: Vec<&str> = root.children.iter().map(String::as_str).collect();
     assert_eq!(
@@ -54,23 +65,34 @@ fn assert_fixture_tree(d: &ZkDurable) {
     );
     let acl = tree.node("/acl").expect("/acl");
     assert_eq!(acl.acl[0].id.scheme, "digest");
+    if which == FORMAT_2 {
+        // Created with null data, which format 2 could only store as empty.
+        assert_eq!(tree.node("/none").expect("/none").data, Some(Vec::new()));
+    }
 }
 
 #[test]
-fn a_data_directory_of_format_1_is_read_and_its_newest_log_written_again_in_format_2() {
-    let data = copy_fixture("format-1-read");
+fn a_data_directory_of_format_1_is_read_and_its_newest_log_written_again_in_format_3() {
+    read_and_upgrade(FORMAT_1, Format::Bincode1);
+}
+
+#[test]
+fn a_data_directory_of_format_2_is_read_and_its_newest_log_written_again_in_format_3() {
+    read_and_upgrade(FORMAT_2, Format::Postcard2);
+}
+
+fn read_and_upgrade(which: &str, old: Format) {
+    let data = copy_fixture(which, &format!("format-{}-read", old.number()));
     let v2 = data.join("version-2");
-    assert_eq!(format_of(&v2.join("log.10000000a")), Format::Bincode1);
+    assert_eq!(format_of(&v2.join("log.10000000a")), old);
     let (mut d, back, warnings) = DataDir::open(&data, &data).unwrap();
     let back = back.expect("the fixture holds a history");
-    assert_fixture_tree(&back);
-    assert!(
-        warnings.iter().any(|w| w.contains("format 1")),
-        "{warnings:?}"
-    );
-    // The newest log is format 2 now; the older files are left as they were, and still read.
-    assert_eq!(format_of(&v2.join("log.10000000a")), Format::Postcard2);
-    assert_eq!(format_of(&v2.join("snapshot.100000005")), Format::Bincode1);
+    assert_fixture_tree(&back, which);
+    let warned = format!("format {}", old.number());
+    assert!(warnings.iter().any(|w| w.contains(&warned)), "{warnings:?}");
+    // The newest log is format 3 now; the older files are left as they were, and still read.
+    assert_eq!(format_of(&v2.join("log.10000000a")), Format::Postcard3);
+    assert_eq!(format_of(&v2.join("snapshot.100000005")), old);
     // Appends after the rewrite, then a restart: the same history and nothing to warn about.
     let mut more = back.clone();
     more.accepted_epoch += 1;
@@ -83,7 +105,7 @@ fn a_data_directory_of_format_1_is_read_and_its_newest_log_written_again_in_form
 
 #[test]
 fn files_this_code_writes_start_with_the_format_header() {
-    let data = copy_fixture("format-2-header");
+    let data = copy_fixture(FORMAT_1, "format-header");
     let (mut d, back, _) = DataDir::open(&data, &data).unwrap();
     let mut durable = back.unwrap();
     // A snapshot of the whole history: a new snapshot file and a new, empty log.
@@ -100,20 +122,20 @@ fn files_this_code_writes_start_with_the_format_header() {
     }
     drop(d);
     let (_, back, _) = DataDir::open(&data, &data).unwrap();
-    assert_fixture_tree(&back.unwrap());
+    assert_fixture_tree(&back.unwrap(), FORMAT_1);
 }
 
 #[test]
 fn a_file_of_a_newer_format_is_refused_with_its_version() {
     let mut bytes = record::MAGIC.to_vec();
-    bytes.extend(3u32.to_be_bytes());
+    bytes.extend(4u32.to_be_bytes());
     let err = record::format_of(&bytes).unwrap_err();
-    assert!(err.reason.contains("format 3"), "{}", err.reason);
+    assert!(err.reason.contains("format 4"), "{}", err.reason);
 }
 
 #[test]
 fn a_server_started_on_a_data_directory_of_format_1_serves_its_tree() {
-    let data = copy_fixture("format-1-serve");
+    let data = copy_fixture(FORMAT_1, "format-1-serve");
     let port = free_port();
     let cfg = format!(
         "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n",
@@ -159,7 +181,7 @@ fn records_have_the_bytes_docs_storage_md_describes() {
             time: 0,
             op: TxnOp::Create {
                 path: "/a".into(),
-                data: b"x".to_vec(),
+                data: Some(b"x".to_vec()),
                 acl: Acl::open(),
                 parent_cversion: 1,
                 owner: 0,
@@ -171,7 +193,7 @@ fn records_have_the_bytes_docs_storage_md_describes() {
         0x0e, 0x06, 0x00, // session 7, cxid 3, time 0 (zigzag varints)
         0x00, // TxnOp::Create
         0x02, b'/', b'a', // path
-        0x01, b'x', // data
+        0x01, 0x01, b'x', // data: Some, one byte
         0x01, 0x3e, // one ACL entry, perms 31
         0x05, b'w', b'o', b'r', b'l', b'd', 0x06, b'a', b'n', b'y', b'o', b'n', b'e', 0x02,
         0x00, // parent_cversion 1, owner 0

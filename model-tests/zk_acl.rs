@@ -54,7 +54,7 @@ fn acl_schemes_and_permissions() {
     assert!(root.iter().any(|i| i.scheme == "super"));
     let set = WriteOp::SetData {
         path: "/a".into(),
-        data: vec![],
+        data: Some(vec![]),
         version: -1,
     };
     assert!(matches!(zk.write(s, &root, set), OpResult::Stat(_)));

@@ -23,7 +23,7 @@ fn op() -> impl Strategy<Value = (usize, WriteOp)> {
     let write = prop_oneof![
         (path.clone(), mode, any::<u8>()).prop_map(|(path, mode, d)| WriteOp::Create {
             path,
-            data: vec![d],
+            data: Some(vec![d]),
             acl: Acl::open(),
             mode,
             ttl: -1,
@@ -33,7 +33,7 @@ fn op() -> impl Strategy<Value = (usize, WriteOp)> {
         (path.clone(), version.clone(), any::<u8>()).prop_map(|(path, version, d)| {
             WriteOp::SetData {
                 path,
-                data: vec![d; 3],
+                data: Some(vec![d; 3]),
                 version,
             }
         }),
@@ -56,7 +56,7 @@ fn multi() -> impl Strategy<Value = (usize, WriteOp)> {
 fn well_formed(t: &DataTree) -> Result<(), String> {
     for (p, n) in t.nodes() {
         if n.stat.num_children as usize != n.children.len()
-            || n.stat.data_length as usize != n.data.len()
+            || n.stat.data_length as usize != zabkeeper::zk::data::bytes(&n.data).len()
         {
             return Err(format!("{p}: counts out of date"));
         }

@@ -17,7 +17,7 @@ fn create(x: i32, path: &str, mode: CreateMode) -> RequestFrame {
         op: op::CREATE,
         body: Request::Create {
             path: path.into(),
-            data: b"d".to_vec(),
+            data: Some(b"d".to_vec()),
             acl: Acl::open(),
             flags: mode as i32,
         },
@@ -41,7 +41,7 @@ fn set(x: i32, path: &str, data: &[u8]) -> RequestFrame {
         op: op::SET_DATA,
         body: Request::SetData {
             path: path.into(),
-            data: data.to_vec(),
+            data: Some(data.to_vec()),
             version: -1,
         },
     }
@@ -107,7 +107,9 @@ fn pg_fifo_client_order_and_read_your_writes() {
     let r = replies(&c.take(CLIENT));
     assert_eq!(r.iter().map(|r| r.xid).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(r[0].body, Response::Path("/a".into()));
-    assert!(matches!(&r[2].body, Response::GetData(d, st) if d == b"v2" && st.version == 1));
+    assert!(
+        matches!(&r[2].body, Response::GetData(d, st) if d.as_deref() == Some(&b"v2"[..]) && st.version == 1)
+    );
     assert!(r[0].zxid < r[1].zxid && r[1].zxid <= r[2].zxid);
     identical_trees(&c);
 }
@@ -306,7 +308,7 @@ fn pg_the_leader_removes_empty_containers() {
         op: op::CREATE_CONTAINER,
         body: Request::Create {
             path: "/c".into(),
-            data: vec![],
+            data: Some(vec![]),
             acl: Acl::open(),
             flags: CreateMode::Container as i32,
         },
@@ -382,7 +384,7 @@ fn multi_read_answers_each_read_on_its_own() {
     let Response::Multi(results) = &r[1].body else {
         panic!("{:?}", r[1])
     };
-    assert!(matches!(&results[0], MultiResult::GetData(d, _) if d == b"d"));
+    assert!(matches!(&results[0], MultiResult::GetData(d, _) if d.as_deref() == Some(&b"d"[..])));
     assert_eq!(results[1], MultiResult::Error(Code::NoNode));
     assert!(matches!(&results[2], MultiResult::GetChildren(c) if c.contains(&"r".to_string())));
 }
@@ -403,7 +405,7 @@ fn pg_ttl_nodes_expire_by_the_clock_the_runtime_delivers() {
         op: op::CREATE_TTL,
         body: Request::CreateTtl {
             path: "/t".into(),
-            data: vec![],
+            data: Some(vec![]),
             acl: Acl::open(),
             flags: CreateMode::PersistentWithTtl as i32,
             ttl: 500,
@@ -457,7 +459,7 @@ fn admin_guide_super_digest_passes_every_acl_check() {
         op: op::CREATE,
         body: Request::Create {
             path: "/locked".into(),
-            data: b"d".to_vec(),
+            data: Some(b"d".to_vec()),
             acl: vec![Acl {
                 perms: acl::perms::ALL,
                 id: Id::new("digest", &acl::generate_digest("alice:pw")),

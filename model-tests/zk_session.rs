@@ -118,7 +118,7 @@ fn dt_set_watches_fires_what_was_missed() {
         &[],
         WriteOp::SetData {
             path: "/changed".into(),
-            data: vec![],
+            data: Some(vec![]),
             version: -1,
         },
     );

@@ -75,7 +75,7 @@ impl Zk {
 pub fn create_op(path: &str, data: &[u8], acl: Vec<Acl>, mode: CreateMode) -> WriteOp {
     WriteOp::Create {
         path: path.into(),
-        data: data.to_vec(),
+        data: Some(data.to_vec()),
         acl,
         mode,
         ttl: -1,
@@ -149,7 +149,7 @@ fn pg_stat_fields_follow_each_change() {
         &[],
         WriteOp::SetData {
             path: "/a".into(),
-            data: b"four".to_vec(),
+            data: Some(b"four".to_vec()),
             version: 0,
         },
     ) else {
@@ -183,7 +183,7 @@ fn pg_conditional_updates_check_the_version() {
     zk.create(s, "/v", CreateMode::Persistent);
     let set = |v| WriteOp::SetData {
         path: "/v".into(),
-        data: vec![],
+        data: Some(vec![]),
         version: v,
     };
     assert_eq!(err(&zk.write(s, &[], set(3))), Code::BadVersion);
@@ -236,7 +236,7 @@ fn prp_structural_errors() {
     );
     let set = WriteOp::SetData {
         path: "/none".into(),
-        data: vec![],
+        data: Some(vec![]),
         version: -1,
     };
     assert_eq!(err(&zk.write(s, &[], set)), Code::NoNode);
@@ -311,7 +311,7 @@ fn dt_reserved_zookeeper_subtree() {
     }
     let set = WriteOp::SetData {
         path: "/zookeeper/config".into(),
-        data: vec![1],
+        data: Some(vec![1]),
         version: -1,
     };
     assert_eq!(err(&zk.write(s, &[], set)), Code::NoAuth);
@@ -401,7 +401,7 @@ fn prp_pending_changes_are_seen_before_commit() {
         &[],
         WriteOp::SetData {
             path: "/p".into(),
-            data: vec![],
+            data: Some(vec![]),
             version: 0,
         },
     );
@@ -410,7 +410,7 @@ fn prp_pending_changes_are_seen_before_commit() {
         &[],
         WriteOp::SetData {
             path: "/p".into(),
-            data: vec![],
+            data: Some(vec![]),
             version: 0,
         },
     );
@@ -434,7 +434,7 @@ fn pg_multi_is_all_or_nothing() {
         },
         WriteOp::SetData {
             path: "/m1".into(),
-            data: b"d".to_vec(),
+            data: Some(b"d".to_vec()),
             version: 0,
         },
     ];
@@ -471,7 +471,7 @@ fn ttl_nodes_need_extended_types() {
     // (0, 2^40); the owner field encodes the TTL.
     let ttl_op = |ttl| WriteOp::Create {
         path: "/t".into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: Acl::open(),
         mode: CreateMode::PersistentWithTtl,
         ttl,

@@ -79,7 +79,7 @@ impl Client {
     pub fn create(&mut self, path: &str, data: &[u8]) -> i32 {
         let body = Request::Create {
             path: path.into(),
-            data: data.to_vec(),
+            data: Some(data.to_vec()),
             acl: Acl::open(),
             flags: CreateMode::Persistent as i32,
         };
@@ -104,7 +104,7 @@ impl Client {
             Some(ReplyFrame {
                 body: Response::GetData(data, _),
                 ..
-            }) => Some(data),
+            }) => Some(data.unwrap_or_default()), // null data reads as empty here
             _ => None,
         }
     }

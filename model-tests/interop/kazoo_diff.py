@@ -1,5 +1,5 @@
 """What kazoo sees of a server, printed line by line, for comparing zabkeeper with Apache
-ZooKeeper (model-tests/compat.rs): znode stats, ip ACLs, an unsupported request.
+ZooKeeper (model-tests/compat.rs): znode stats, null data, ip ACLs, an unsupported request.
 
 Usage: kazoo_diff.py HOST:PORT. Everything printed must be the same for both servers; nothing
 printed depends on zxids, times or session ids."""
@@ -51,6 +51,21 @@ show("ip range: get", lambda: zk.get("/ipr")[0])
 zk.create("/ipo", b"x", acl=[ACL(31, Id("ip", "10.0.0.0/8"))])
 show("ip other range: get", lambda: zk.get("/ipo")[0])
 show("ip: delete tree", lambda: zk.delete("/ipt", recursive=True))
+
+# Null data stays null (kazoo reads None), apart from empty data; dataLength is 0 for both.
+zk.create("/null", None)
+data, st = zk.get("/null")
+print("null create:", data, "dataLength", st.dataLength)
+zk.create("/empty", b"")
+print("empty create:", zk.get("/empty")[0])
+zk.set("/empty", None)
+data, st = zk.get("/empty")
+print("null set:", data, "version", st.version, "dataLength", st.dataLength)
+t = zk.transaction()  # kazoo's transactions take bytes only
+t.set_data("/null", b"now bytes")
+t.set_data("/empty", b"")
+print("multi:", [(st.version, st.dataLength) for st in t.commit()])
+print("after multi:", zk.get("/null")[0], zk.get("/empty")[0])
 
 # reconfig is refused with an error code; the session goes on.
 show("reconfig", lambda: zk.reconfig(joining=None, leaving="3", new_members=None))

@@ -77,13 +77,13 @@ fn decode_body(r: &mut Reader, code: i32, allow_multi: bool) -> JuteResult<Reque
     Ok(match code {
         op::CREATE | op::CREATE2 | op::CREATE_CONTAINER => Request::Create {
             path: r.ustring("path")?,
-            data: r.buffer("data")?,
+            data: r.nullable_buffer("data")?,
             acl: r.acls()?,
             flags: r.int("flags")?,
         },
         op::CREATE_TTL => Request::CreateTtl {
             path: r.ustring("path")?,
-            data: r.buffer("data")?,
+            data: r.nullable_buffer("data")?,
             acl: r.acls()?,
             flags: r.int("flags")?,
             ttl: r.long("ttl")?,
@@ -98,7 +98,7 @@ fn decode_body(r: &mut Reader, code: i32, allow_multi: bool) -> JuteResult<Reque
         },
         op::SET_DATA => Request::SetData {
             path: r.ustring("path")?,
-            data: r.buffer("data")?,
+            data: r.nullable_buffer("data")?,
             version: r.int("version")?,
         },
         op::GET_ACL | op::SYNC | op::GET_ALL_CHILDREN_NUMBER | op::GET_EPHEMERALS => {
@@ -183,7 +183,7 @@ fn encode_body(w: &mut Writer, code: i32, body: &Request) {
             acl,
             flags,
         } => {
-            w.ustring(path).buffer(data).acls(acl).int(*flags);
+            w.ustring(path).nullable_buffer(data).acls(acl).int(*flags);
         }
         Request::CreateTtl {
             path,
@@ -193,7 +193,7 @@ fn encode_body(w: &mut Writer, code: i32, body: &Request) {
             ttl,
         } => {
             w.ustring(path)
-                .buffer(data)
+                .nullable_buffer(data)
                 .acls(acl)
                 .int(*flags)
                 .long(*ttl);
@@ -209,7 +209,7 @@ fn encode_body(w: &mut Writer, code: i32, body: &Request) {
             data,
             version,
         } => {
-            w.ustring(path).buffer(data).int(*version);
+            w.ustring(path).nullable_buffer(data).int(*version);
         }
         Request::Path(path) => {
             w.ustring(path);
@@ -274,7 +274,7 @@ fn encode_response(w: &mut Writer, body: &Response) {
             w.stat(s);
         }
         Response::GetData(d, s) => {
-            w.buffer(d).stat(s);
+            w.nullable_buffer(d).stat(s);
         }
         Response::GetAcl(a, s) => {
             w.acls(a).stat(s);
@@ -327,7 +327,7 @@ fn encode_multi_result(w: &mut Writer, res: &MultiResult) {
             w.int(c.value());
         }
         MultiResult::GetData(d, s) => {
-            w.buffer(d).stat(s);
+            w.nullable_buffer(d).stat(s);
         }
         MultiResult::GetChildren(c) => {
             w.strings(c);
@@ -368,7 +368,7 @@ fn decode_response(r: &mut Reader, code: i32) -> JuteResult<Response> {
             Response::Create2(r.ustring("path")?, r.stat()?)
         }
         op::EXISTS | op::SET_DATA | op::SET_ACL => Response::Stat(r.stat()?),
-        op::GET_DATA => Response::GetData(r.buffer("data")?, r.stat()?),
+        op::GET_DATA => Response::GetData(r.nullable_buffer("data")?, r.stat()?),
         op::GET_ACL => Response::GetAcl(r.acls()?, r.stat()?),
         op::GET_CHILDREN | op::GET_EPHEMERALS => Response::Children(r.strings("children")?),
         op::GET_CHILDREN2 => Response::Children2(r.strings("children")?, r.stat()?),
@@ -398,7 +398,7 @@ fn decode_multi_response(r: &mut Reader) -> JuteResult<Vec<MultiResult>> {
             op::DELETE => MultiResult::Delete,
             op::CHECK => MultiResult::Check,
             op::SET_DATA => MultiResult::SetData(r.stat()?),
-            op::GET_DATA => MultiResult::GetData(r.buffer("data")?, r.stat()?),
+            op::GET_DATA => MultiResult::GetData(r.nullable_buffer("data")?, r.stat()?),
             op::GET_CHILDREN => MultiResult::GetChildren(r.strings("children")?),
             op::ERROR => {
                 let value = r.int("ErrorResponse.err")?;

@@ -148,6 +148,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A jute `buffer` that may be null (a znode's data: ZooKeeper keeps null apart from empty).
+    pub fn nullable_buffer(&mut self, field: &'static str) -> JuteResult<Option<Vec<u8>>> {
+        match self.len(field, 1)? {
+            None => Ok(None),
+            Some(n) => Ok(Some(self.take(n, field)?.to_vec())),
+        }
+    }
+
     /// A jute `ustring` (null reads as empty).
     pub fn ustring(&mut self, field: &'static str) -> JuteResult<String> {
         match self.len(field, 1)? {
@@ -240,6 +248,14 @@ impl Writer {
         self.int(v.len() as i32);
         self.buf.extend_from_slice(v);
         self
+    }
+
+    /// A jute `buffer` that may be null (length -1).
+    pub fn nullable_buffer(&mut self, v: &Option<Vec<u8>>) -> &mut Self {
+        match v {
+            Some(v) => self.buffer(v),
+            None => self.int(-1),
+        }
     }
 
     /// A jute `ustring`.

@@ -93,8 +93,8 @@ pub enum Request {
     Create {
         /// Path.
         path: String,
-        /// Data.
-        data: Vec<u8>,
+        /// Data (None: null, which ZooKeeper keeps apart from empty).
+        data: Option<Vec<u8>>,
         /// ACL.
         acl: Vec<Acl>,
         /// `CreateMode` flag.
@@ -104,8 +104,8 @@ pub enum Request {
     CreateTtl {
         /// Path.
         path: String,
-        /// Data.
-        data: Vec<u8>,
+        /// Data (None: null, which ZooKeeper keeps apart from empty).
+        data: Option<Vec<u8>>,
         /// ACL.
         acl: Vec<Acl>,
         /// `CreateMode` flag.
@@ -131,8 +131,8 @@ pub enum Request {
     SetData {
         /// Path.
         path: String,
-        /// Data.
-        data: Vec<u8>,
+        /// Data (None: null, which ZooKeeper keeps apart from empty).
+        data: Option<Vec<u8>>,
         /// Expected version.
         version: i32,
     },
@@ -223,7 +223,7 @@ pub enum MultiResult {
     /// `ErrorResponse` (its header has type -1 and the code).
     Error(Code),
     /// `GetDataResponse` (multiRead).
-    GetData(Vec<u8>, Stat),
+    GetData(Option<Vec<u8>>, Stat),
     /// `GetChildrenResponse` (multiRead).
     GetChildren(Vec<String>),
 }
@@ -256,7 +256,7 @@ pub enum Response {
     /// `ExistsResponse`, `SetDataResponse`, `SetACLResponse`.
     Stat(Stat),
     /// `GetDataResponse`.
-    GetData(Vec<u8>, Stat),
+    GetData(Option<Vec<u8>>, Stat),
     /// `GetACLResponse`.
     GetAcl(Vec<Acl>, Stat),
     /// `GetChildrenResponse`, `GetEphemeralsResponse`.

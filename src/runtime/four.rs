@@ -173,7 +173,7 @@ fn mntr(st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
         .sm
         .nodes()
         .iter()
-        .map(|(path, n)| path.len() + n.data.len())
+        .map(|(path, n)| path.len() + crate::zk::data::bytes(&n.data).len())
         .sum();
     let l = &seen.latency;
     let (open_fds, max_fds) = file_descriptors();

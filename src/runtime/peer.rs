@@ -27,7 +27,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 pub const HANDSHAKE_MAGIC: [u8; 4] = *b"ZABP";
 /// The version of the peer protocol (messages and their encoding); servers of different
 /// versions do not talk.
-pub const PEER_VERSION: u32 = 2;
+pub const PEER_VERSION: u32 = 3;
 
 /// The handshake server `me` opens a connection with.
 pub fn handshake(me: usize) -> [u8; 16] {

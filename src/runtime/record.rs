@@ -1,17 +1,21 @@
 //! The record codec of the data directory (docs/storage.md describes the bytes).
 //!
-//! A file of format 2 starts with an 8-byte header, [`MAGIC`] then the format version (u32 BE),
-//! and holds records: `length (u32 BE) | crc32 of the body (u32 BE) | body`, the body being
-//! the value in postcard's encoding. Format 1 (zabkeeper before the header; bodies in bincode
-//! 1's encoding) had no header; its files are still read, never written. Read as a record
-//! length, the magic number exceeds [`MAX_RECORD`], so no format-1 file starts with it.
+//! A file of format 2 or 3 starts with an 8-byte header, [`MAGIC`] then the format version
+//! (u32 BE), and holds records: `length (u32 BE) | crc32 of the body (u32 BE) | body`, the
+//! body being the value in postcard's encoding. Format 3 (written now) differs from format 2
+//! only in a znode's data, which may be null ([`crate::zk::data`]). Format 1 (zabkeeper before
+//! the header; bodies in bincode 1's encoding) had no header. Files of formats 1 and 2 are
+//! still read, never written. Read as a record length, the magic number exceeds
+//! [`MAX_RECORD`], so no format-1 file starts with it.
 //!
 //! A log file may end in preallocated zeros after its last record.
+
+use crate::zk::data;
 
 /// The first four bytes of a file of format 2 or later.
 pub const MAGIC: [u8; 4] = [0xFA, b'Z', b'K', b'D'];
 /// The format this code writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The header's length.
 pub const HEADER_LEN: usize = 8;
 
@@ -24,8 +28,24 @@ const MAX_RECORD: usize = 1 << 31;
 pub enum Format {
     /// No header; bodies in bincode 1's encoding (read only).
     Bincode1,
-    /// The header; bodies in postcard 1's encoding.
+    /// The header; bodies in postcard 1's encoding, data never null (read only).
     Postcard2,
+    /// The header; bodies in postcard 1's encoding, data null or bytes.
+    Postcard3,
+}
+
+impl Format {
+    /// The format this code writes.
+    pub const CURRENT: Format = Format::Postcard3;
+
+    /// Its number, as in the header (1 has none).
+    pub fn number(self) -> u32 {
+        match self {
+            Format::Bincode1 => 1,
+            Format::Postcard2 => 2,
+            Format::Postcard3 => 3,
+        }
+    }
 }
 
 /// The header every file this code writes starts with.
@@ -36,7 +56,7 @@ pub fn header() -> [u8; HEADER_LEN] {
     h
 }
 
-/// Encodes one record of format 2.
+/// Encodes one record of the current format.
 pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     let body = postcard::to_stdvec(value).expect("in-memory values serialize");
     let mut out = Vec::with_capacity(body.len() + 8);
@@ -77,16 +97,18 @@ pub fn format_of(bytes: &[u8]) -> Result<(Format, usize), Corrupt> {
         .ok_or_else(|| corrupt("a header cut short".into()))?;
     match version {
         2 => Ok((Format::Postcard2, HEADER_LEN)),
+        3 => Ok((Format::Postcard3, HEADER_LEN)),
         v => Err(corrupt(format!(
-            "written in format {v}; this server reads formats 1 and {VERSION}"
+            "written in format {v}; this server reads formats 1 to {VERSION}"
         ))),
     }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(format: Format, body: &[u8]) -> Result<T, String> {
     match format {
-        Format::Bincode1 => bincode::deserialize(body).map_err(|e| e.to_string()),
-        Format::Postcard2 => postcard::from_bytes(body).map_err(|e| e.to_string()),
+        Format::Bincode1 => data::legacy(|| bincode::deserialize(body)).map_err(|e| e.to_string()),
+        Format::Postcard2 => data::legacy(|| postcard::from_bytes(body)).map_err(|e| e.to_string()),
+        Format::Postcard3 => postcard::from_bytes(body).map_err(|e| e.to_string()),
     }
 }
 

@@ -102,16 +102,17 @@ impl DataDir {
         d.saved = summary(&durable);
         d.staged = summary(&durable);
         d.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
-        if recovered.damaged.is_empty() && recovered.log_format == Format::Postcard2 {
+        if recovered.damaged.is_empty() && recovered.log_format == Format::CURRENT {
             let path = d.log_path(durable.snapshot.zxid);
             d.log = Some(LogFile::open(path, recovered.log_end)?);
         } else {
-            if recovered.log_format != Format::Postcard2 {
+            if recovered.log_format != Format::CURRENT {
                 // Appends go only to a log of the format this code writes: the newest log is
                 // written afresh (older files stay as they are, and are still read).
                 warnings.push(format!(
-                    "{}: format 1 (or missing); written again in format {}",
+                    "{}: format {} (or missing); written again in format {}",
                     d.log_path(durable.snapshot.zxid).display(),
+                    recovered.log_format.number(),
                     record::VERSION
                 ));
             }

@@ -8,6 +8,7 @@
 
 pub mod acl;
 pub mod code;
+pub mod data;
 pub mod jute_map;
 pub mod path;
 pub mod prep;
@@ -22,6 +23,7 @@ pub mod watch;
 
 pub use acl::{Acl, Id};
 pub use code::{Code, ZkResult};
+pub use data::Data;
 pub use prep::{prepare, WriteRequest, ZkRequest};
 pub use service::ZooKeeper;
 pub use stat::Stat;

@@ -4,6 +4,7 @@
 
 use super::acl::{self, perms, Id};
 use super::code::{Code, ZkResult};
+use super::data::Data;
 use super::path;
 use super::stat::{NodeKind, MAX_TTL};
 use super::tree::{apply, DataTree, Node, Store};
@@ -136,7 +137,7 @@ impl Store for Overlay<'_> {
             return false;
         };
         f(n);
-        n.stat.data_length = n.data.len() as i32;
+        n.stat.data_length = super::data::bytes(&n.data).len() as i32;
         n.stat.num_children = n.children.len() as i32;
         true
     }
@@ -325,7 +326,7 @@ fn prep_create(
     session: i64,
     auth: &[Id],
     path: &str,
-    data: &[u8],
+    data: &Data,
     acl: &[acl::Acl],
     mode: CreateMode,
     ttl: i64,
@@ -365,7 +366,7 @@ fn prep_create(
     };
     Ok(TxnOp::Create {
         path,
-        data: data.to_vec(),
+        data: data.clone(),
         acl,
         parent_cversion: cversion.wrapping_add(1),
         owner,
@@ -420,8 +421,8 @@ fn next_version(current: i32, expected: i32) -> ZkResult<i32> {
     })
 }
 
-fn check_size(data: &[u8]) -> ZkResult<()> {
-    if data.len() > MAX_DATA {
+fn check_size(data: &Data) -> ZkResult<()> {
+    if super::data::bytes(data).len() > MAX_DATA {
         Err(Code::BadArguments)
     } else {
         Ok(())

@@ -33,7 +33,7 @@ pub enum ReadResult {
     /// The node's stat.
     Stat(Stat),
     /// Data and stat.
-    Data(Vec<u8>, Stat),
+    Data(super::data::Data, Stat),
     /// Children (sorted) and the parent's stat.
     Children(Vec<String>, Stat),
     /// The ACL and stat.

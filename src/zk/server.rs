@@ -379,7 +379,7 @@ fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id],
 fn with_config(r: &mut ReadResult, config: &str) {
     let stat = match r {
         ReadResult::Data(data, stat) => {
-            *data = config.as_bytes().to_vec();
+            *data = Some(config.as_bytes().to_vec());
             stat
         }
         ReadResult::Stat(stat) => stat,

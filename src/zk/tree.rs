@@ -6,6 +6,7 @@
 
 use super::acl::Acl;
 use super::code::Code;
+use super::data::{self, Data};
 use super::path;
 use super::stat::Stat;
 use super::txn::{TxnOp, ZkTxn};
@@ -17,8 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One znode.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Node {
-    /// Its data.
-    pub data: Vec<u8>,
+    /// Its data (None: null).
+    #[serde(with = "super::data::format")]
+    pub data: Data,
     /// Its ACL.
     pub acl: Vec<Acl>,
     /// Its metadata (`dataLength` and `numChildren` kept current).
@@ -115,7 +117,9 @@ impl DataTree {
             digest: 0,
             extended_types,
         };
+        // ZooKeeper creates the root and its reserved nodes with empty (not null) data.
         let open = Node {
+            data: Some(Vec::new()),
             acl: Acl::open(),
             ..Node::default()
         };
@@ -125,6 +129,7 @@ impl DataTree {
             link_child(&mut t, p);
         }
         let mut config = Node {
+            data: Some(Vec::new()),
             acl: Acl::read_only(),
             ..Node::default()
         };
@@ -184,7 +189,7 @@ fn link_child(t: &mut DataTree, p: &str) {
 fn node_hash(path: &str, n: &Node) -> u64 {
     let mut h = crc32fast::Hasher::new();
     h.update(path.as_bytes());
-    h.update(&n.data);
+    h.update(data::bytes(&n.data));
     let s = &n.stat;
     for v in [
         s.czxid,
@@ -213,14 +218,14 @@ impl Store for DataTree {
         };
         self.digest = self.digest.wrapping_sub(node_hash(path, n));
         f(n);
-        n.stat.data_length = n.data.len() as i32;
+        n.stat.data_length = super::data::bytes(&n.data).len() as i32;
         n.stat.num_children = n.children.len() as i32;
         self.digest = self.digest.wrapping_add(node_hash(path, n));
         true
     }
 
     fn insert(&mut self, path: &str, mut node: Node) {
-        node.stat.data_length = node.data.len() as i32;
+        node.stat.data_length = data::bytes(&node.data).len() as i32;
         node.stat.num_children = node.children.len() as i32;
         let owner = node.stat.ephemeral_owner;
         if self.sessions.contains_key(&owner) {
@@ -367,7 +372,7 @@ fn create<S: Store>(
     zxid: i64,
     time: i64,
     path: &str,
-    data: &[u8],
+    data: &Data,
     acl: &[Acl],
     parent_cversion: i32,
     owner: i64,
@@ -397,11 +402,11 @@ fn create<S: Store>(
         ctime: time,
         mtime: time,
         ephemeral_owner: owner,
-        data_length: data.len() as i32,
+        data_length: data::bytes(data).len() as i32,
         ..Stat::default()
     };
     let node = Node {
-        data: data.to_vec(),
+        data: data.clone(),
         acl: acl.to_vec(),
         stat,
         children: BTreeSet::new(),

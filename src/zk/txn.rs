@@ -6,6 +6,7 @@
 
 use super::acl::Acl;
 use super::code::Code;
+use super::data::Data;
 use serde::{Deserialize, Serialize};
 
 /// ZooKeeper's `CreateMode` (its wire flag is the discriminant).
@@ -79,7 +80,8 @@ pub enum WriteOp {
         /// Requested path (the prefix, for sequential nodes).
         path: String,
         /// Initial data.
-        data: Vec<u8>,
+        #[serde(with = "super::data::format")]
+        data: Data,
         /// Requested ACL (before `auth` is expanded).
         acl: Vec<Acl>,
         /// The create mode.
@@ -99,7 +101,8 @@ pub enum WriteOp {
         /// The node.
         path: String,
         /// New data.
-        data: Vec<u8>,
+        #[serde(with = "super::data::format")]
+        data: Data,
         /// Expected data version or -1.
         version: i32,
     },
@@ -143,7 +146,8 @@ pub enum TxnOp {
         /// The final path (sequence suffix included).
         path: String,
         /// Data.
-        data: Vec<u8>,
+        #[serde(with = "super::data::format")]
+        data: Data,
         /// The fixed-up ACL.
         acl: Vec<Acl>,
         /// The parent's cversion after this create.
@@ -161,7 +165,8 @@ pub enum TxnOp {
         /// The node.
         path: String,
         /// New data.
-        data: Vec<u8>,
+        #[serde(with = "super::data::format")]
+        data: Data,
         /// The version after the change.
         version: i32,
     },

@@ -70,7 +70,10 @@ pub(super) fn record_return(
     let ret = match (&r.body, Code::from_value(r.err)) {
         (_, Some(c)) if c != Code::Ok => ZkRet::Err(c),
         (Response::Stat(s), _) => ZkRet::Version(s.version),
-        (Response::GetData(d, s), _) => ZkRet::Data(d.first().copied().unwrap_or(0), s.version),
+        (Response::GetData(d, s), _) => ZkRet::Data(
+            crate::zk::data::bytes(d).first().copied().unwrap_or(0),
+            s.version,
+        ),
         _ => ZkRet::Ok,
     };
     let mut next = h.clone();

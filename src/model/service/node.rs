@@ -205,7 +205,7 @@ pub fn frame(xid: i32, zop: &ZkOp) -> RequestFrame {
             };
             let body = Request::Create {
                 path: p.to_string(),
-                data: vec![*d],
+                data: Some(vec![*d]),
                 acl: Acl::open(),
                 flags: mode as i32,
             };
@@ -215,7 +215,7 @@ pub fn frame(xid: i32, zop: &ZkOp) -> RequestFrame {
             op::SET_DATA,
             Request::SetData {
                 path: p.to_string(),
-                data: vec![*d],
+                data: Some(vec![*d]),
                 version: *v,
             },
         ),
