@@ -215,6 +215,11 @@ pub struct RealZk {
 
 impl RealZk {
     fn start(name: &str) -> RealZk {
+        RealZk::start_with(name, "", &[])
+    }
+
+    /// ZooKeeper with more zoo.cfg lines and JVM arguments.
+    pub fn start_with(name: &str, extra: &str, jvm: &[String]) -> RealZk {
         let dir = scratch(name);
         let port = free_port();
         let cfg = dir.join("zoo.cfg");
@@ -222,13 +227,14 @@ impl RealZk {
             &cfg,
             format!(
                 "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
-                 4lw.commands.whitelist=*\nadmin.enableServer=false\nextendedTypesEnabled=true\n",
+                 4lw.commands.whitelist=*\nadmin.enableServer=false\nextendedTypesEnabled=true\n{extra}",
                 dir.join("data").display()
             ),
         )
         .unwrap();
         let child = Command::new("java")
             .args(["-Xmx256m", "-cp", &ZK_JARS.join(":")])
+            .args(jvm)
             .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
             .arg(&cfg)
             .stdout(Stdio::null())

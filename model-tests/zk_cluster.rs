@@ -12,7 +12,7 @@ use zabkeeper::zk::ZooKeeper;
 
 /// A timer of a ZooKeeper server.
 pub type Timer = zabkeeper::zab::Timer<ZkTimer>;
-use zabkeeper::zk::server::{ClientMsg, Local, ZkOptions};
+use zabkeeper::zk::server::{ClientMsg, Local, Origin, ZkOptions};
 use zabkeeper::zk::DataTree;
 
 pub type ZkMsg = Msg<ZooKeeper>;
@@ -137,6 +137,18 @@ impl Cluster {
     }
 
     pub fn connect(&mut self, client: usize, server: usize, session: i64, passwd: Vec<u8>) {
+        self.connect_from(client, server, session, passwd, Origin::default());
+    }
+
+    /// [`Cluster::connect`] with what the runtime would add (address, SASL nonce).
+    pub fn connect_from(
+        &mut self,
+        client: usize,
+        server: usize,
+        session: i64,
+        passwd: Vec<u8>,
+        origin: Origin,
+    ) {
         let req = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: 0,
@@ -145,7 +157,7 @@ impl Cluster {
             passwd,
             read_only: Some(false),
         };
-        self.send(client, server, ClientMsg::Connect(req, None));
+        self.send(client, server, ClientMsg::Connect(req, origin));
     }
 
     pub fn request(&mut self, client: usize, server: usize, f: RequestFrame) {

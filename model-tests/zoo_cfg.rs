@@ -82,3 +82,33 @@ fn the_four_letter_word_whitelist_defaults_to_srvr() {
     assert!(cfg.four_letter_word_enabled("srvr"));
     assert!(!cfg.four_letter_word_enabled("ruok"));
 }
+
+#[test]
+fn sasl_keys_are_read_and_a_missing_jaas_file_or_foreign_provider_is_an_error() {
+    let sasl = "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n\
+                java.security.auth.login.config=/nonexistent/jaas.conf\n\
+                superUser=admin\n";
+    let cfg = parse(&format!("{SAMPLE}{sasl}")).unwrap();
+    assert_eq!(cfg.super_user.as_deref(), Some("admin"));
+    assert_eq!(cfg.jaas_section, "Server");
+    assert!(
+        cfg.unknown.iter().all(|(_, k)| k == "someFutureKey"),
+        "{:?}",
+        cfg.unknown
+    );
+    // The JAAS file is read when the server's parameters are made: a missing one stops it.
+    let err = zabkeeper::runtime::ActorParams::of(&cfg).unwrap_err();
+    assert_eq!(
+        err.to_string().split(':').next(),
+        Some("/nonexistent/jaas.conf")
+    );
+    assert!(err.reason.contains("cannot read"), "{err}");
+    // A provider class zabkeeper does not have is refused on its line.
+    let foreign = format!("{SAMPLE}authProvider.2=com.example.LdapProvider\n");
+    let err = parse(&foreign).unwrap_err();
+    assert!(err.starts_with("zoo.cfg:15:"), "{err}");
+    assert!(
+        err.contains("com.example.LdapProvider is not built in"),
+        "{err}"
+    );
+}

@@ -5,8 +5,8 @@ kazoo's harness asks `kazoo.testing.harness.get_global_cluster()` for its cluste
 puts a cluster of zabkeeper servers in its place, with the interface the tests use: iterating
 servers (`address`, `running`, `run`, `stop`, `reset`), `start`, `stop`, `terminate`, `reset`,
 `get_logs`. The servers are configured as the harness configures ZooKeeper's (four-letter
-words, the super digest of the password "test"), except `reconfigEnabled`, which zabkeeper
-does not have.
+words, the super digest of the password "test", the JAAS file of its SASL tests), except
+`reconfigEnabled`, which zabkeeper does not have.
 
 Environment: ZABKEEPER_BIN (the binary), ZABKEEPER_PORTS (client ports, then quorum ports, then
 election ports, comma separated: 3 per server), ZABKEEPER_CLUSTER_DIR (where the servers keep
@@ -25,6 +25,16 @@ BIN = os.environ["ZABKEEPER_BIN"]
 PORTS = [int(p) for p in os.environ["ZABKEEPER_PORTS"].split(",")]
 SIZE = len(PORTS) // 3
 ROOT = os.environ["ZABKEEPER_CLUSTER_DIR"]
+JAAS = os.path.join(ROOT, "jaas.conf")
+os.makedirs(ROOT, exist_ok=True)
+with open(JAAS, "w") as f:
+    f.write(
+        "Server {\n"
+        "    org.apache.zookeeper.server.auth.DigestLoginModule required\n"
+        '    user_super="super_secret"\n'
+        '    user_jaasuser="jaas_password";\n'
+        "};\n"
+    )
 
 
 class Server:
@@ -60,6 +70,10 @@ class Server:
             "4lw.commands.whitelist=*",
             "extendedTypesEnabled=true",
             "maxClientCnxns=0",
+            # The JAAS file kazoo's harness gives ZooKeeper for its SASL tests (there only when
+            # ZOOKEEPER_JAAS_AUTH=digest; always here, which changes nothing for other tests).
+            "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
+            "java.security.auth.login.config=%s" % JAAS,
         ]
         if SIZE > 1:
             for j in range(1, SIZE + 1):

@@ -124,6 +124,7 @@ fn decode_body(r: &mut Reader, code: i32, allow_multi: bool) -> JuteResult<Reque
             scheme: r.ustring("scheme")?,
             auth: r.buffer("auth")?,
         },
+        op::SASL => Request::Sasl(r.buffer("token")?),
         op::SET_WATCHES | op::SET_WATCHES2 => Request::SetWatches(decode_set_watches(r, code)?),
         op::ADD_WATCH => Request::AddWatch {
             path: r.ustring("path")?,
@@ -249,6 +250,9 @@ fn encode_session_body(w: &mut Writer, code: i32, body: &Request) {
         Request::AddWatch { path, mode } => {
             w.ustring(path).int(*mode);
         }
+        Request::Sasl(token) => {
+            w.buffer(token);
+        }
         _ => {}
     }
 }
@@ -287,6 +291,9 @@ fn encode_response(w: &mut Writer, body: &Response) {
         }
         Response::Count(n) | Response::ErrorBody(n) => {
             w.int(*n);
+        }
+        Response::Sasl(token) => {
+            w.nullable_buffer(token);
         }
         Response::WhoAmI(infos) => {
             w.int(infos.len() as i32);
@@ -374,6 +381,7 @@ fn decode_response(r: &mut Reader, code: i32) -> JuteResult<Response> {
         op::GET_CHILDREN2 => Response::Children2(r.strings("children")?, r.stat()?),
         op::GET_ALL_CHILDREN_NUMBER => Response::Count(r.int("totalNumber")?),
         op::ADD_WATCH => Response::ErrorBody(r.int("ErrorResponse.err")?),
+        op::SASL => Response::Sasl(r.nullable_buffer("token")?),
         op::MULTI | op::MULTI_READ => Response::Multi(decode_multi_response(r)?),
         _ => Response::Empty,
     })

@@ -178,6 +178,8 @@ pub enum Request {
         /// Credentials.
         auth: Vec<u8>,
     },
+    /// `GetSASLRequest`: the client's SASL token (empty to start DIGEST-MD5).
+    Sasl(Vec<u8>),
     /// `SetWatches` (persistent lists empty) and `SetWatches2`.
     SetWatches(WatchList),
     /// `AddWatchRequest`.
@@ -269,6 +271,8 @@ pub enum Response {
     ErrorBody(i32),
     /// `MultiResponse`.
     Multi(Vec<MultiResult>),
+    /// `SetSASLResponse`: the server's SASL token (null when the exchange failed).
+    Sasl(Option<Vec<u8>>),
     /// `WhoAmIResponse`: each identity as `ClientInfo` (authScheme, user).
     WhoAmI(Vec<(String, String)>),
     /// `WatcherEvent` (xid -1).

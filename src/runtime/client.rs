@@ -11,7 +11,7 @@ use super::stats::{ClientStats, ConnStats, ConnView, Latency};
 use super::Event;
 use crate::jute::{codec, frame_length, JuteError};
 use crate::zab::Msg;
-use crate::zk::server::ClientMsg;
+use crate::zk::server::{ClientMsg, Origin};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -269,7 +269,11 @@ async fn read_loop(
         } else {
             connected = true;
             port.registry.received(stats, None);
-            ClientMsg::Connect(codec::decode_connect_request(&body)?, Some(ip.clone()))
+            let origin = Origin {
+                ip: Some(ip.clone()),
+                nonce: nonce(),
+            };
+            ClientMsg::Connect(codec::decode_connect_request(&body)?, origin)
         };
         let event = Event::Msg {
             src: id,
@@ -305,4 +309,28 @@ async fn write_loop(
         registry.sent(&stats, reply);
     }
     let _ = wr.shutdown().await;
+}
+
+/// A nonce for a connection's SASL challenge: 24 bytes from the operating system's random
+/// source, in base64 (as Java's DIGEST-MD5 server draws its own). Where that source cannot be
+/// read, the randomly keyed hashes of the standard library stand in, with the time.
+fn nonce() -> String {
+    use base64::Engine;
+    use std::io::Read;
+    let mut bytes = [0u8; 24];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if read.is_err() {
+        use std::hash::{BuildHasher, Hasher};
+        for chunk in bytes.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(Instant::now().elapsed().as_nanos());
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            chunk.copy_from_slice(&h.finish().to_le_bytes()[..chunk.len()]);
+        }
+    }
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -83,6 +83,14 @@ pub struct ZooConfig {
     pub four_letter_words: Vec<String>,
     /// `extendedTypesEnabled` (container and TTL create modes; default false).
     pub extended_types_enabled: bool,
+    /// The JAAS file SASL users come from: `ZABKEEPER_JAAS_CONFIG`, else the key
+    /// `java.security.auth.login.config` (the JVM property ZooKeeper reads it from).
+    pub jaas_config: Option<PathBuf>,
+    /// The JAAS section of the server (`sasl.serverconfig`, ZooKeeper's
+    /// `zookeeper.sasl.serverconfig`; default `Server`).
+    pub jaas_section: String,
+    /// `superUser` (ZooKeeper's `zookeeper.superUser`): the SASL user that is also `super`.
+    pub super_user: Option<String>,
     /// Keys that were not understood, with their lines.
     pub unknown: Vec<(usize, String)>,
 }
@@ -148,8 +156,19 @@ impl ZooConfig {
             snap_count: p.num("snapCount", 100_000)?,
             four_letter_words: p.list("4lw.commands.whitelist", &["srvr"]),
             extended_types_enabled: p.boolean("extendedTypesEnabled", false)?,
+            jaas_config: std::env::var_os("ZABKEEPER_JAAS_CONFIG")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    p.take("java.security.auth.login.config")
+                        .map(|(_, v)| PathBuf::from(v))
+                }),
+            jaas_section: p
+                .take("sasl.serverconfig")
+                .map_or_else(|| "Server".to_string(), |(_, v)| v),
+            super_user: p.take("superUser").map(|(_, v)| v),
             unknown: Vec::new(),
         };
+        p.auth_providers()?;
         p.servers_and_unknown(&mut cfg)?;
         cfg.unknown.sort();
         if cfg.client_port.is_none() && cfg.servers.values().all(|s| s.client.is_none()) {
@@ -228,6 +247,35 @@ impl<E: Fn(usize, String) -> ConfigError> Parser<'_, E> {
     /// The line `key` was on (0 if absent).
     fn line(&self, key: &str) -> usize {
         self.lines.get(key).copied().unwrap_or(0)
+    }
+
+    /// `authProvider.N`: the built-in providers (ip, digest, and SASL, which zabkeeper always
+    /// has) are accepted; another class cannot be loaded, which is an error.
+    fn auth_providers(&mut self) -> Result<(), ConfigError> {
+        let keys: Vec<String> = self
+            .raw
+            .keys()
+            .filter(|k| k.starts_with("authProvider."))
+            .cloned()
+            .collect();
+        let known = [
+            "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
+            "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
+            "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+        ];
+        for key in keys {
+            let (line, class) = self.take(&key).expect("listed");
+            if !known.contains(&class.as_str()) {
+                return Err((self.err)(
+                    line,
+                    format!(
+                        "{key}: provider {class} is not built in (built in: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The `server.N` lines; every key left is unknown.

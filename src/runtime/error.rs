@@ -32,6 +32,9 @@ pub enum RuntimeError {
     /// The configuration lacks what this server needs.
     #[error("{0}")]
     Config(&'static str),
+    /// A file the configuration names is wrong (the JAAS file).
+    #[error(transparent)]
+    BadConfig(#[from] super::config::ConfigError),
     /// The trace directory (`ZABKEEPER_TRACE`) cannot be written.
     #[error("ZABKEEPER_TRACE: {0}")]
     Trace(std::io::Error),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod four;
+pub mod jaas;
 pub mod node;
 pub mod peer;
 pub mod record;
@@ -26,10 +27,10 @@ use crate::zk::server::{Local, ZkOptions};
 use crate::zk::session::SessionLimits;
 use crate::zk::DataTree;
 use crate::zk::ZooKeeper;
-use config::ZooConfig;
+use config::{ConfigError, ZooConfig};
 pub use error::RuntimeError;
 use node::Outlet;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -115,14 +116,19 @@ pub struct ActorParams {
     pub extended_types: bool,
     /// `ZABKEEPER_SUPER_DIGEST`, if set.
     pub super_digest: Option<String>,
+    /// The SASL users (user -> DIGEST-MD5 secret) of the JAAS file, if any.
+    pub sasl_users: BTreeMap<String, String>,
+    /// `superUser`.
+    pub super_user: Option<String>,
     /// What `/zookeeper/config` holds (an ensemble's `server.N` lines; none standalone).
     pub config: Option<String>,
 }
 
 impl ActorParams {
-    /// The parameters `cfg` gives (and the environment's super digest).
-    pub fn of(cfg: &ZooConfig) -> ActorParams {
-        ActorParams {
+    /// The parameters `cfg` gives (and the environment's super digest); the JAAS file it names
+    /// is read.
+    pub fn of(cfg: &ZooConfig) -> Result<ActorParams, ConfigError> {
+        Ok(ActorParams {
             voters: cfg.servers.values().filter(|s| !s.observer).count().max(1),
             observers: cfg.servers.values().filter(|s| s.observer).count(),
             tick_ms: cfg.tick_time,
@@ -133,7 +139,9 @@ impl ActorParams {
             extended_types: cfg.extended_types_enabled,
             super_digest: std::env::var("ZABKEEPER_SUPER_DIGEST").ok(),
             config: (!cfg.standalone()).then(|| dynamic_config(cfg)),
-        }
+            sasl_users: jaas::configured_users(cfg)?,
+            super_user: cfg.super_user.clone(),
+        })
     }
 
     /// The server actor.
@@ -152,6 +160,8 @@ impl ActorParams {
                 max_ms: self.max_session_ms as i32,
             },
             super_digest: self.super_digest.clone(),
+            sasl_users: self.sasl_users.clone(),
+            sasl_super_user: self.super_user.clone(),
             config: self.config.clone(),
         };
         let mut server = Server::new(Arc::new(zab)).with_local(Local::with_options(opts));
@@ -187,8 +197,8 @@ fn dynamic_config(cfg: &ZooConfig) -> String {
 }
 
 /// The server actor `zoo.cfg` describes.
-pub fn actor(cfg: &ZooConfig) -> Server<ZooKeeper> {
-    ActorParams::of(cfg).actor()
+pub fn actor(cfg: &ZooConfig) -> Result<Server<ZooKeeper>, ConfigError> {
+    Ok(ActorParams::of(cfg)?.actor())
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, RuntimeError> {
@@ -242,7 +252,7 @@ pub fn start(
     for w in warnings {
         tracing::warn!("{w}");
     }
-    let params = ActorParams::of(cfg);
+    let params = ActorParams::of(cfg)?;
     let actor = params.actor();
     let (inbox, rx) = std::sync::mpsc::channel();
     let tracer = trace::Tracer::from_env(me)

@@ -1,5 +1,6 @@
 //! Access control lists: ZooKeeper's `ACL`, `Id`, permissions and the built-in schemes
-//! `world`, `auth`, `digest`, `ip`, plus the administrator's `super` identity.
+//! `world`, `auth`, `digest`, `ip`, `sasl` (users authenticated by SASL, [`super::sasl`]), plus
+//! the administrator's `super` identity.
 //!
 //! An ACL entry grants permissions to an identity `scheme:id`. A session carries the
 //! identities it authenticated as (`addAuth`; the `ip` identity of its connection). An
@@ -64,6 +65,8 @@ pub fn check(acl: &[Acl], perm: i32, auth: &[Id]) -> ZkResult<()> {
 fn id_matches(scheme: &str, have: &str, want: &str) -> bool {
     match scheme {
         "ip" => ip_matches(have, want),
+        // `SASLAuthenticationProvider.matches`: the SASL user `super` matches every entry.
+        "sasl" => have == want || have == "super",
         _ => have == want,
     }
 }
@@ -122,6 +125,7 @@ fn is_valid(id: &Id) -> bool {
     match id.scheme.as_str() {
         "world" => id.id == "anyone",
         "digest" => id.id.split(':').count() == 2,
+        "sasl" => !id.id.is_empty(),
         "ip" => {
             let (addr, bits) = id.id.split_once('/').unwrap_or((&id.id, "0"));
             parse_ip(addr).is_some() && bits.parse::<u32>().is_ok()
@@ -139,7 +143,11 @@ pub fn fixup(acl: &[Acl], auth: &[Id]) -> ZkResult<Vec<Acl>> {
     let mut out: Vec<Acl> = Vec::new();
     for entry in acl {
         if entry.id.scheme == "auth" {
-            let mine: Vec<&Id> = auth.iter().filter(|a| a.scheme == "digest").collect();
+            // The identities of authenticating providers (digest, sasl; not ip).
+            let mine: Vec<&Id> = auth
+                .iter()
+                .filter(|a| a.scheme == "digest" || a.scheme == "sasl")
+                .collect();
             if mine.is_empty() {
                 return Err(Code::InvalidAcl);
             }

@@ -7,12 +7,14 @@
 //! providers and `checkACL`, [`code`] is `KeeperException.Code`.
 
 pub mod acl;
+pub mod authn;
 pub mod code;
 pub mod data;
 pub mod jute_map;
 pub mod path;
 pub mod prep;
 pub mod read;
+pub mod sasl;
 pub mod server;
 pub mod service;
 pub mod session;

@@ -25,7 +25,7 @@ use super::session::{
 use super::tree::Applied;
 use super::txn::{TxnOp, WriteOp};
 use super::watch::{EventType, WatchKind, WatchManager, WatcherType};
-use super::{acl, Code, Id};
+use super::{acl, authn, sasl, Code, Id};
 use crate::jute::proto::{
     op, xid, ConnectRequest, ConnectResponse, MultiResult, ReplyFrame, Request, RequestFrame,
     Response,
@@ -39,9 +39,8 @@ use std::sync::Arc;
 /// What clients and servers exchange (the runtime turns jute frames into these).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ClientMsg {
-    /// Client to server: the connect handshake, with the client's address as the runtime saw
-    /// it (the session's `ip` identity; none in the model).
-    Connect(ConnectRequest, Option<String>),
+    /// Client to server: the connect handshake, with what the runtime knows of the connection.
+    Connect(ConnectRequest, Origin),
     /// Client to server: a request.
     Request(RequestFrame),
     /// Server to client: the handshake's answer (timeout 0: the session has expired).
@@ -50,6 +49,16 @@ pub enum ClientMsg {
     Reply(ReplyFrame),
     /// Either way: the connection is closed.
     Close,
+}
+
+/// What the runtime knows of a client connection that the client did not say (nothing, in the
+/// models).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Origin {
+    /// The client's address as the runtime saw it: the session's `ip` identity.
+    pub ip: Option<String>,
+    /// A nonce the runtime drew at random for this connection's SASL challenge.
+    pub nonce: String,
 }
 
 /// What the client layers of two servers exchange.
@@ -83,8 +92,10 @@ pub struct Conn {
     pub session: i64,
     /// The negotiated timeout.
     pub timeout: i32,
-    /// Identities from the connection and `addAuth`.
+    /// Identities from the connection, `addAuth` and SASL.
     pub auth: Vec<Id>,
+    /// The connection's SASL exchange.
+    pub sasl: sasl::Exchange,
     /// Requests not yet answered, in arrival order.
     pub queue: VecDeque<RequestFrame>,
     /// Whether the head of the queue went to ZAB (a write or a sync) and awaits its outcome.
@@ -130,6 +141,10 @@ pub struct ZkOptions {
     pub limits: SessionLimits,
     /// `super:<base64 sha1>`: presenting its password with `addAuth digest` grants `super`.
     pub super_digest: Option<String>,
+    /// The users SASL (DIGEST-MD5) authenticates, from the JAAS file (none: SASL refused).
+    pub sasl_users: sasl::SaslUsers,
+    /// `zookeeper.superUser`: the SASL user that is also `super`.
+    pub sasl_super_user: Option<String>,
     /// What `/zookeeper/config` holds on an ensemble (`server.N=...` lines and `version=`):
     /// ZooKeeper's static configuration, as each server knows it from its `zoo.cfg`, not a
     /// replicated value. None for a standalone server (the node is then empty, as ZooKeeper's).
@@ -142,6 +157,8 @@ impl Default for ZkOptions {
         ZkOptions {
             limits: SessionLimits::for_tick(2000),
             super_digest: None,
+            sasl_users: sasl::SaslUsers::new(),
+            sasl_super_user: None,
             config: None,
         }
     }
@@ -154,7 +171,7 @@ pub(crate) const SECRET: u64 = 0x7a61_626b_6565_7065;
 /// A message from a client.
 pub fn on_client(h: &mut Host<ZooKeeper>, from: usize, msg: ClientMsg) {
     match msg {
-        ClientMsg::Connect(req, ip) => connect(h, from, req, ip),
+        ClientMsg::Connect(req, origin) => connect(h, from, req, origin),
         ClientMsg::Request(frame) => request(h, from, frame),
         ClientMsg::Close => drop_conn(h, from),
         ClientMsg::Connected(_) | ClientMsg::Reply(_) => {}
@@ -229,33 +246,13 @@ fn request(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
         }
         // An auth packet is known by its opcode, whatever its xid (as ZooKeeper's
         // NIOServerCnxn/NettyServerCnxn read it); xid -4 is only the usual one.
-        _ if frame.op == op::AUTH => auth(h, client, frame),
+        _ if frame.op == op::AUTH => authn::auth(h, client, frame),
+        // So is a SASL token (ZooKeeperServer.processSasl, outside the request pipeline).
+        _ if frame.op == op::SASL => authn::sasl_token(h, client, frame),
         _ => {
             let conn = h.local_mut().conns.get_mut(&client).expect("conn");
             conn.queue.push_back(frame);
             drain(h, client);
-        }
-    }
-}
-
-fn auth(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
-    let x = frame.xid;
-    let Request::Auth { scheme, auth, .. } = frame.body else {
-        return reply(h, client, x, Code::AuthFailed, Response::Empty);
-    };
-    match acl::authenticate(&scheme, &auth, h.state().local.opts.super_digest.as_deref()) {
-        Ok(ids) => {
-            let conn = h.local_mut().conns.get_mut(&client).expect("conn");
-            for id in ids {
-                if !conn.auth.contains(&id) {
-                    conn.auth.push(id);
-                }
-            }
-            reply(h, client, x, Code::Ok, Response::Empty);
-        }
-        Err(code) => {
-            reply(h, client, x, code, Response::Empty);
-            drop_conn(h, client);
         }
     }
 }
@@ -274,7 +271,7 @@ fn answer_local(h: &mut Host<ZooKeeper>, client: usize, f: RequestFrame) -> Opti
             // As ZooKeeper's UnimplementedRequestProcessor: the error, then the connection
             // closes (an opcode ZooKeeper does not have either).
             reply(h, client, f.xid, Code::Unimplemented, Response::Empty);
-            drop_conn(h, client);
+            close_conn(h, client);
             return None;
         }
         _ => return Some(f),
@@ -433,7 +430,7 @@ pub(crate) fn submit(
     h.submit(ZkRequest { write, time });
 }
 
-fn reply(h: &mut Host<ZooKeeper>, client: usize, x: i32, code: Code, body: Response) {
+pub(crate) fn reply(h: &mut Host<ZooKeeper>, client: usize, x: i32, code: Code, body: Response) {
     let zxid = h.state().committed.0 as i64;
     let err = code.value();
     h.send(
@@ -462,6 +459,14 @@ fn send_event(h: &mut Host<ZooKeeper>, client: usize, (event, path): (EventType,
         body,
     };
     h.send(client, ClientMsg::Reply(r));
+}
+
+/// Forgets the connection and tells the runtime to close it (ZooKeeper's `sendCloseSession`
+/// after a failed authentication or an unimplemented request; the session lives on until it
+/// expires or the client reconnects).
+pub(crate) fn close_conn(h: &mut Host<ZooKeeper>, client: usize) {
+    drop_conn(h, client);
+    h.send(client, ClientMsg::Close);
 }
 
 fn drop_conn(h: &mut Host<ZooKeeper>, client: usize) {

@@ -101,21 +101,17 @@ pub fn password(session: i64, secret: u64) -> Vec<u8> {
 
 // The client layer's session handling (runs inside the server actor's steps).
 
-use super::server::{submit, ClientMsg, Conn, PeerMsg, ZkTimer, SECRET};
+use super::server::{submit, ClientMsg, Conn, Origin, PeerMsg, ZkTimer, SECRET};
 use super::tree::{Applied, DataTree};
 use super::txn::WriteOp;
 use super::Id;
 use crate::jute::proto::{op, ConnectRequest, ConnectResponse};
 use crate::zab::service::Host;
 
-pub(crate) fn connect(
-    h: &mut Host<ZooKeeper>,
-    client: usize,
-    req: ConnectRequest,
-    ip: Option<String>,
-) {
+pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectRequest, origin: Origin) {
     // `IPAuthenticationProvider`: every connection is the identity `ip:<address>`.
-    let auth: Vec<Id> = ip.iter().map(|a| Id::new("ip", a)).collect();
+    let auth: Vec<Id> = origin.ip.iter().map(|a| Id::new("ip", a)).collect();
+    let sasl = super::sasl::Exchange::Fresh(origin.nonce);
     if !h.serving() || req.last_zxid_seen > h.state().committed.0 as i64 {
         h.send(client, ClientMsg::Close);
         return;
@@ -125,6 +121,7 @@ pub(crate) fn connect(
         let conn = Conn {
             timeout,
             auth,
+            sasl,
             ..Conn::default()
         };
         h.local_mut().conns.insert(client, conn);
@@ -139,6 +136,7 @@ pub(crate) fn connect(
                 session: req.session_id,
                 timeout,
                 auth,
+                sasl,
                 ..Conn::default()
             };
             h.local_mut().conns.insert(client, conn);

@@ -137,8 +137,7 @@ impl ServiceConfig {
                 min_ms: 2000,
                 max_ms: 40000,
             },
-            super_digest: None,
-            config: None,
+            ..ZkOptions::default()
         };
         let server = Server::new(zab.clone()).with_local(Local::with_options(opts));
         let inner = ActorModel::new(self, History::default())

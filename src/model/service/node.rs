@@ -4,8 +4,8 @@
 use super::spec::ZkOp;
 use crate::jute::proto::{op, ConnectRequest, Request, RequestFrame};
 use crate::zab::{Durable, Msg, Server, ServerState, Timer};
-use crate::zk::server::ClientMsg;
 use crate::zk::server::ZkTimer;
+use crate::zk::server::{ClientMsg, Origin};
 use crate::zk::ZooKeeper;
 use crate::zk::{Acl, CreateMode, DataTree};
 use stateright::actor::{Actor, Id, Out};
@@ -142,7 +142,7 @@ fn connect(c: &ZkClient, st: &ClientState, o: &mut Out<Node>) {
     };
     o.send(
         Id::from(c.servers[st.server]),
-        Msg::Client(ClientMsg::Connect(req, None)),
+        Msg::Client(ClientMsg::Connect(req, Origin::default())),
     );
 }
 
