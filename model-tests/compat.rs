@@ -105,6 +105,46 @@ fn kazoo_logs_in_with_sasl_digest_md5_as_against_zookeeper() {
     node.stop();
 }
 
+/// zkCli's quota commands, with `enforceQuota=true`: setquota (soft and hard limits), the
+/// stats ZooKeeper keeps, writes refused past a hard limit, listquota, delquota.
+const QUOTA_SCRIPT: &str = "create /q a\ncreate /q/c1 hello\nsetquota -n 3 /q\nlistquota /q\n\
+    get /zookeeper/quota/q/zookeeper_limits\nget /zookeeper/quota/q/zookeeper_stats\n\
+    stat /zookeeper/quota/q/zookeeper_stats\ncreate /q/c2 xy\ncreate /q/c3 z\n\
+    get /zookeeper/quota/q/zookeeper_stats\nsetquota -N 4 /q\nsetquota -B 20 /q\n\
+    get /zookeeper/quota/q/zookeeper_limits\ncreate /q/c4 z\ncreate /q/c5 z\n\
+    set /q/c1 0123456789012345678901234567890\ndelete /q/c3\ncreate /q/c6 z\nlistquota /q\n\
+    setquota -n 2 /q/c1\ndelquota -n /q\nlistquota /q\ndelquota /q\nlistquota /q\n\
+    ls /zookeeper/quota\ncreate /q/c7 z\nquit\n";
+
+#[test]
+fn zkcli_s_quotas_work_as_against_zookeeper() {
+    if !zookeeper() {
+        return;
+    }
+    let extra = "enforceQuota=true\n";
+    let real = crate::interop::RealZk::start_with("quota-real", extra, &[]);
+    let (cfg, d) = crate::runtime::standalone_cfg("quota-ours", extra);
+    let node = crate::runtime::Node::start(&cfg, &d);
+    let theirs = crate::interop::zkcli(real.addr, QUOTA_SCRIPT);
+    let ours = crate::interop::zkcli(node.running.client_addr, QUOTA_SCRIPT);
+    println!("{ours}");
+    for expected in [
+        "count=4,bytes=9",
+        "Quota has exceeded : /q/c4",
+        "Created /q/c6",
+    ] {
+        assert!(
+            theirs.lines().any(|l| l == expected),
+            "{expected}: {theirs}"
+        );
+    }
+    assert_eq!(
+        ours.lines().collect::<Vec<_>>(),
+        theirs.lines().collect::<Vec<_>>()
+    );
+    node.stop();
+}
+
 /// The lines of zkCli's output that name owners and identities.
 fn owners_and_identities(out: &str) -> Vec<String> {
     let keep = [

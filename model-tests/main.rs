@@ -25,6 +25,7 @@ mod zk_acl;
 mod zk_cluster;
 mod zk_conformance;
 mod zk_props;
+mod zk_quota;
 mod zk_sasl;
 mod zk_server;
 mod zk_session;

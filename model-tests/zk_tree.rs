@@ -14,6 +14,8 @@ pub struct Zk {
     pub tree: DataTree,
     pub zxid: i64,
     pub pending: Vec<Txn<ZkTxn>>,
+    /// The leader's `enforceQuota`.
+    pub enforce_quota: bool,
 }
 
 impl Zk {
@@ -26,6 +28,7 @@ impl Zk {
             tree: DataTree::new(extended),
             zxid: 0,
             pending: Vec::new(),
+            enforce_quota: false,
         }
     }
 
@@ -38,7 +41,14 @@ impl Zk {
             auth: auth.to_vec(),
             op,
         };
-        let txn = prepare(&self.tree, &self.pending, self.zxid, 1000 + self.zxid, &req);
+        let txn = prepare(
+            &self.tree,
+            &self.pending,
+            self.zxid,
+            1000 + self.zxid,
+            &req,
+            self.enforce_quota,
+        );
         self.pending.push(Txn {
             zxid: Zxid(self.zxid as u64),
             op: txn.clone(),

@@ -63,7 +63,13 @@ impl Service for ModelService {
     type PeerMsg = ();
     type Input = ();
     type Timer = ();
-    fn prepare(_committed: &DeliveredLog, _pending: &[Txn<u8>], _zxid: Zxid, request: &u8) -> u8 {
+    fn prepare(
+        _committed: &DeliveredLog,
+        _local: &(),
+        _pending: &[Txn<u8>],
+        _zxid: Zxid,
+        request: &u8,
+    ) -> u8 {
         *request
     }
 }

@@ -83,6 +83,8 @@ pub struct ZooConfig {
     pub four_letter_words: Vec<String>,
     /// `extendedTypesEnabled` (container and TTL create modes; default false).
     pub extended_types_enabled: bool,
+    /// `enforceQuota` (ZooKeeper's `zookeeper.enforceQuota`; default false).
+    pub enforce_quota: bool,
     /// The JAAS file SASL users come from: `ZABKEEPER_JAAS_CONFIG`, else the key
     /// `java.security.auth.login.config` (the JVM property ZooKeeper reads it from).
     pub jaas_config: Option<PathBuf>,
@@ -156,6 +158,7 @@ impl ZooConfig {
             snap_count: p.num("snapCount", 100_000)?,
             four_letter_words: p.list("4lw.commands.whitelist", &["srvr"]),
             extended_types_enabled: p.boolean("extendedTypesEnabled", false)?,
+            enforce_quota: p.boolean("enforceQuota", false)?,
             jaas_config: std::env::var_os("ZABKEEPER_JAAS_CONFIG")
                 .map(PathBuf::from)
                 .or_else(|| {

@@ -114,6 +114,8 @@ pub struct ActorParams {
     pub max_session_ms: u32,
     /// `extendedTypesEnabled`.
     pub extended_types: bool,
+    /// `enforceQuota`.
+    pub enforce_quota: bool,
     /// `ZABKEEPER_SUPER_DIGEST`, if set.
     pub super_digest: Option<String>,
     /// The SASL users (user -> DIGEST-MD5 secret) of the JAAS file, if any.
@@ -137,6 +139,7 @@ impl ActorParams {
             min_session_ms: cfg.min_session_timeout,
             max_session_ms: cfg.max_session_timeout,
             extended_types: cfg.extended_types_enabled,
+            enforce_quota: cfg.enforce_quota,
             super_digest: std::env::var("ZABKEEPER_SUPER_DIGEST").ok(),
             config: (!cfg.standalone()).then(|| dynamic_config(cfg)),
             sasl_users: jaas::configured_users(cfg)?,
@@ -162,6 +165,7 @@ impl ActorParams {
             super_digest: self.super_digest.clone(),
             sasl_users: self.sasl_users.clone(),
             sasl_super_user: self.super_user.clone(),
+            enforce_quota: self.enforce_quota,
             config: self.config.clone(),
         };
         let mut server = Server::new(Arc::new(zab)).with_local(Local::with_options(opts));

@@ -53,9 +53,11 @@ pub trait Service:
     type Timer: Clone + Debug + Hash + Eq + Ord + Send + Sync + 'static;
 
     /// The leader turns a request into the operation it proposes at `zxid`. `committed` is the
-    /// committed state and `pending` the proposals after it, in zxid order.
+    /// committed state and `pending` the proposals after it, in zxid order; `local` is the
+    /// leader's own service state (its configured options).
     fn prepare(
         committed: &Self::Machine,
+        local: &Self::Local,
         pending: &[Txn<Op<Self>>],
         zxid: Zxid,
         request: &Self::Request,

@@ -13,6 +13,7 @@ pub mod data;
 pub mod jute_map;
 pub mod path;
 pub mod prep;
+pub mod quota;
 pub mod read;
 pub mod sasl;
 pub mod server;

@@ -6,6 +6,7 @@ use super::acl::{self, perms, Id};
 use super::code::{Code, ZkResult};
 use super::data::Data;
 use super::path;
+use super::quota;
 use super::stat::{NodeKind, MAX_TTL};
 use super::tree::{apply, DataTree, Node, Store};
 use super::txn::{CreateMode, TxnOp, WriteOp, ZkTxn};
@@ -45,6 +46,8 @@ pub struct Overlay<'a> {
     base: &'a DataTree,
     nodes: BTreeMap<String, Option<Node>>,
     sessions: BTreeMap<i64, Option<i32>>,
+    /// `enforceQuota`: hard quota limits refuse creates and setData (QuotaExceeded).
+    enforce_quota: bool,
 }
 
 impl<'a> Overlay<'a> {
@@ -70,6 +73,7 @@ impl<'a> Overlay<'a> {
             base,
             nodes: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            enforce_quota: false,
         };
         for t in pending
             .iter()
@@ -164,14 +168,16 @@ impl Store for Overlay<'_> {
     }
 }
 
-/// Turns `req` into the transaction the leader proposes at `zxid` (its clock reads `time`).
-/// A request that fails becomes an error transaction, logged and committed like any other.
+/// Turns `req` into the transaction the leader proposes at `zxid` (its clock reads `time`;
+/// `enforce_quota` is its `enforceQuota`). A request that fails becomes an error transaction,
+/// logged and committed like any other.
 pub fn prepare(
     tree: &DataTree,
     pending: &[Txn<ZkTxn>],
     zxid: i64,
     time: i64,
     req: &WriteRequest,
+    enforce_quota: bool,
 ) -> ZkTxn {
     let path = match &req.op {
         WriteOp::Create { path, .. }
@@ -182,7 +188,10 @@ pub fn prepare(
         | WriteOp::DeleteContainer { path } => Some(path.as_str()),
         _ => None,
     };
-    let mut v = Overlay::for_request(tree, pending, path);
+    // A quota check reads its quota's stats node, which any pending write under the quota
+    // changes: with enforceQuota the view has every pending proposal.
+    let mut v = Overlay::for_request(tree, pending, path.filter(|_| !enforce_quota));
+    v.enforce_quota = enforce_quota;
     let (session, op) = match &req.op {
         WriteOp::CreateSession { timeout } => {
             let origin = req.session;
@@ -277,6 +286,9 @@ fn prep_op(v: &mut Overlay, session: i64, auth: &[Id], op: &WriteOp) -> ZkResult
             path::validate(path)?;
             let node = permitted(v, path, perms::WRITE, auth)?;
             check_size(data)?;
+            if v.enforce_quota {
+                quota::check(v, path, quota::len(data) - quota::len(&node.data), 0)?;
+            }
             let version = next_version(node.stat.version, *version)?;
             let (path, data) = (path.clone(), data.clone());
             Ok(TxnOp::SetData {
@@ -358,6 +370,9 @@ fn prep_create(
         return Err(Code::NoChildrenForEphemerals);
     }
     check_size(data)?;
+    if v.enforce_quota {
+        quota::check(v, &path, quota::len(data), 1)?;
+    }
     let owner = match mode {
         CreateMode::Container => NodeKind::Container.owner(),
         m if m.is_ttl() => NodeKind::Ttl(ttl).owner(),

@@ -145,6 +145,8 @@ pub struct ZkOptions {
     pub sasl_users: sasl::SaslUsers,
     /// `zookeeper.superUser`: the SASL user that is also `super`.
     pub sasl_super_user: Option<String>,
+    /// `enforceQuota`: the leader refuses writes past a quota's hard limits.
+    pub enforce_quota: bool,
     /// What `/zookeeper/config` holds on an ensemble (`server.N=...` lines and `version=`):
     /// ZooKeeper's static configuration, as each server knows it from its `zoo.cfg`, not a
     /// replicated value. None for a standalone server (the node is then empty, as ZooKeeper's).
@@ -159,6 +161,7 @@ impl Default for ZkOptions {
             super_digest: None,
             sasl_users: sasl::SaslUsers::new(),
             sasl_super_user: None,
+            enforce_quota: false,
             config: None,
         }
     }

@@ -22,8 +22,15 @@ impl Service for ZooKeeper {
     type Input = Input;
     type Timer = ZkTimer;
 
-    fn prepare(tree: &DataTree, pending: &[Txn<ZkTxn>], zxid: Zxid, req: &ZkRequest) -> ZkTxn {
-        prepare(tree, pending, zxid.0 as i64, req.time, &req.write)
+    fn prepare(
+        tree: &DataTree,
+        local: &Local,
+        pending: &[Txn<ZkTxn>],
+        zxid: Zxid,
+        req: &ZkRequest,
+    ) -> ZkTxn {
+        let enforce = local.opts.enforce_quota;
+        prepare(tree, pending, zxid.0 as i64, req.time, &req.write, enforce)
     }
 
     fn on_client(host: &mut Host<Self>, client: usize, msg: ClientMsg) {

@@ -8,6 +8,7 @@ use super::acl::Acl;
 use super::code::Code;
 use super::data::{self, Data};
 use super::path;
+use super::quota;
 use super::stat::Stat;
 use super::txn::{TxnOp, ZkTxn};
 use super::watch::EventType;
@@ -317,12 +318,19 @@ pub fn apply<S: Store>(
             path,
             data,
             version,
-        } => set(s, path, triggers, |n| {
-            n.data = data.clone();
-            n.stat.version = *version;
-            n.stat.mzxid = zxid;
-            n.stat.mtime = txn.time;
-        }),
+        } => {
+            let before = s.node(path).map(|n| quota::len(&n.data));
+            let result = set(s, path, triggers, |n| {
+                n.data = data.clone();
+                n.stat.version = *version;
+                n.stat.mzxid = zxid;
+                n.stat.mtime = txn.time;
+            });
+            if let Some(before) = before {
+                quota::account(s, path, quota::len(data) - before, 0);
+            }
+            result
+        }
         TxnOp::SetAcl { path, acl, version } => set(s, path, &mut Vec::new(), |n| {
             n.acl = acl.clone();
             n.stat.aversion = *version;
@@ -412,6 +420,7 @@ fn create<S: Store>(
         children: BTreeSet::new(),
     };
     s.insert(path, node);
+    quota::created(s, path, data);
     triggers.push((EventType::NodeCreated, path.to_string()));
     triggers.push((EventType::NodeChildrenChanged, parent.to_string()));
     OpResult::Created {
@@ -424,9 +433,9 @@ fn delete<S: Store>(s: &mut S, zxid: i64, path: &str, triggers: &mut Vec<Trigger
     let Ok(parent) = path::parent(path) else {
         return OpResult::Error(Code::BadArguments);
     };
-    if s.remove(path).is_none() {
+    let Some(gone) = s.remove(path) else {
         return OpResult::Error(Code::NoNode);
-    }
+    };
     let name = path::name(path).to_string();
     s.update(parent, |p| {
         p.children.remove(&name);
@@ -434,6 +443,7 @@ fn delete<S: Store>(s: &mut S, zxid: i64, path: &str, triggers: &mut Vec<Trigger
             p.stat.pzxid = zxid;
         }
     });
+    quota::account(s, path, -quota::len(&gone.data), -1);
     triggers.push((EventType::NodeDeleted, path.to_string()));
     triggers.push((EventType::NodeChildrenChanged, parent.to_string()));
     OpResult::Deleted
