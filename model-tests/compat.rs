@@ -105,6 +105,100 @@ fn kazoo_logs_in_with_sasl_digest_md5_as_against_zookeeper() {
     node.stop();
 }
 
+#[test]
+fn kazoo_and_zkcli_use_the_tls_port_as_against_zookeeper() {
+    // Both servers: secureClientPort with the test server certificate, client certificates
+    // required and checked against the test CA, x509 identities (ZooKeeper needs Netty's
+    // connection factory and the X509 provider named; zabkeeper accepts the same lines).
+    if !zookeeper() || !kazoo() {
+        return;
+    }
+    let fx = |n: &str| crate::tls::fixture(n).display().to_string();
+    let tls_cfg = |port: u16| {
+        format!(
+            "secureClientPort={port}\n\
+             serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n\
+             authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n\
+             ssl.keyStore.location={}\nssl.trustStore.location={}\n",
+            fx("server-keystore.pem"),
+            fx("ca.pem")
+        )
+    };
+    let (real_tls, our_tls) = (crate::zk_wire::free_port(), crate::zk_wire::free_port());
+    let real = crate::interop::RealZk::start_with("tls-real", &tls_cfg(real_tls), &[]);
+    let (cfg, d) = crate::runtime::standalone_cfg("tls-ours", &tls_cfg(our_tls));
+    let node = crate::runtime::Node::start(&cfg, &d);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("model-tests/interop/kazoo_tls.py");
+    let out = |secure: u16, plain: std::net::SocketAddr| {
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script)
+            .arg(format!("127.0.0.1:{secure}"))
+            .arg(plain.to_string())
+            .arg(fx(""));
+        let (ok, text) = run(cmd, "");
+        assert!(ok, "kazoo_tls.py failed against port {secure}:\n{text}");
+        let keep = |l: &&str| !l.starts_with("No handlers") && !l.contains("Connection dropped");
+        text.lines()
+            .filter(keep)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let theirs = out(real_tls, real.addr);
+    let ours = out(our_tls, node.running.client_addr);
+    println!("{}", ours.join("\n"));
+    for expected in [
+        "tls reads b'over tls'",
+        "plain port reads raises NoAuthError",
+    ] {
+        assert!(
+            theirs.iter().any(|l| l == expected),
+            "{expected}: {theirs:?}"
+        );
+    }
+    assert_eq!(ours, theirs);
+    // zkCli over TLS (`-Dzookeeper.client.secure=true`, Netty, PEM stores): whoami names the
+    // certificate's subject.
+    let zkcli = |port: u16| {
+        // zkCli.sh's classpath lacks jars Netty needs; a later -cp replaces it.
+        let cp = ["/etc/zookeeper/conf", "/usr/share/java/zookeeper.jar"]
+            .iter()
+            .chain(crate::interop::NETTY_JARS.iter())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(":");
+        let flags = format!(
+            "-cp {cp} -Dzookeeper.client.secure=true \
+             -Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty \
+             -Dzookeeper.ssl.keyStore.location={} -Dzookeeper.ssl.trustStore.location={}",
+            fx("client-keystore.pem"),
+            fx("ca.pem")
+        );
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "exec \"$0\" -server \"$1\" 2>&1"])
+            .arg("/usr/share/zookeeper/bin/zkCli.sh")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("CLIENT_JVMFLAGS", flags);
+        let (_, text) = run(cmd, "whoami\nget /tls\nquit\n");
+        let keep = ["x509: ", "ip: ", "over tls", "Auth scheme"];
+        // whoami's identities come from a hash set in ZooKeeper: compared in sorted order.
+        let mut lines = text
+            .lines()
+            .filter(|l| keep.iter().any(|k| l.contains(k)))
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        lines.sort();
+        lines
+    };
+    let (theirs, ours) = (zkcli(real_tls), zkcli(our_tls));
+    println!("{}", ours.join("\n"));
+    assert!(
+        theirs.iter().any(|l| l.contains("x509: CN=client one")),
+        "{theirs:?}"
+    );
+    assert_eq!(ours, theirs);
+    node.stop();
+}
+
 /// zkCli's quota commands, with `enforceQuota=true`: setquota (soft and hard limits), the
 /// stats ZooKeeper keeps, writes refused past a hard limit, listquota, delquota.
 const QUOTA_SCRIPT: &str = "create /q a\ncreate /q/c1 hello\nsetquota -n 3 /q\nlistquota /q\n\
@@ -308,7 +402,7 @@ fn kazoo_own_suite(name: &str, servers: usize) -> String {
         .map(|n| format!("not {n}"))
         .collect::<Vec<_>>()
         .join(" and ");
-    let ports: Vec<String> = (0..3 * servers)
+    let ports: Vec<String> = (0..4 * servers)
         .map(|_| crate::zk_wire::free_port().to_string())
         .collect();
     let dir = crate::zk_wire::scratch(name);
@@ -334,6 +428,7 @@ fn kazoo_own_suite(name: &str, servers: usize) -> String {
     .env("ZABKEEPER_BIN", env!("CARGO_BIN_EXE_zabkeeper"))
     .env("ZABKEEPER_PORTS", ports.join(","))
     .env("ZABKEEPER_CLUSTER_DIR", &dir)
+    .env("ZABKEEPER_TLS", crate::tls::fixture(""))
     .env("ZOOKEEPER_VERSION", "3.8.0")
     .current_dir(&dir);
     // About two minutes alone; more on a machine busy with the other tests.

@@ -24,6 +24,14 @@ const ZK_JARS: [&str; 4] = [
     "/usr/share/java/log4j-1.2.jar",
 ];
 
+/// What Netty (ZooKeeper's TLS) needs besides the jars zookeeper.jar's manifest names: Debian's
+/// manifest leaves out netty-codec and netty-resolver.
+pub const NETTY_JARS: [&str; 3] = [
+    "/usr/share/java/netty-codec.jar",
+    "/usr/share/java/netty-resolver.jar",
+    "/usr/share/java/netty-transport-native-unix-common.jar",
+];
+
 /// Whether a tool is there; if not, fails under `ZABKEEPER_INTEROP=require`, else says why
 /// the test is skipped.
 pub fn need(what: &str, present: bool) -> bool {
@@ -233,7 +241,11 @@ impl RealZk {
         )
         .unwrap();
         let child = Command::new("java")
-            .args(["-Xmx256m", "-cp", &ZK_JARS.join(":")])
+            .args([
+                "-Xmx256m",
+                "-cp",
+                &[&ZK_JARS[..], &NETTY_JARS[..]].concat().join(":"),
+            ])
             .args(jvm)
             .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
             .arg(&cfg)

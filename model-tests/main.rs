@@ -20,6 +20,7 @@ mod storage;
 mod storage_format;
 mod support;
 mod tla_spec;
+mod tls;
 mod trace_validation;
 mod zk_acl;
 mod zk_cluster;

@@ -49,8 +49,8 @@ fn server(users: SaslUsers) -> Cluster {
     };
     let mut c = Cluster::with_options(1, DataTree::default(), opts);
     let origin = Origin {
-        ip: None,
         nonce: NONCE.into(),
+        ..Origin::default()
     };
     c.connect_from(CLIENT, 0, 0, vec![0; 16], origin);
     assert!(matches!(c.take(CLIENT).as_slice(), [ClientMsg::Connected(r)] if r.session_id != 0));

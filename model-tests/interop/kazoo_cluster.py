@@ -9,8 +9,10 @@ words, the super digest of the password "test", the JAAS file of its SASL tests)
 `reconfigEnabled`, which zabkeeper does not have.
 
 Environment: ZABKEEPER_BIN (the binary), ZABKEEPER_PORTS (client ports, then quorum ports, then
-election ports, comma separated: 3 per server), ZABKEEPER_CLUSTER_DIR (where the servers keep
-their configuration, data and logs). Run by model-tests/compat.rs.
+election ports, then secure client ports, comma separated: 4 per server), ZABKEEPER_CLUSTER_DIR
+(where the servers keep their configuration, data and logs), ZABKEEPER_TLS (the test CA and
+certificates, model-tests/fixtures/tls: each server has a TLS port, as the harness gives
+ZooKeeper). Run by model-tests/compat.rs.
 """
 
 import os
@@ -23,7 +25,8 @@ import kazoo.testing.harness as harness
 
 BIN = os.environ["ZABKEEPER_BIN"]
 PORTS = [int(p) for p in os.environ["ZABKEEPER_PORTS"].split(",")]
-SIZE = len(PORTS) // 3
+SIZE = len(PORTS) // 4
+TLS = os.environ["ZABKEEPER_TLS"]
 ROOT = os.environ["ZABKEEPER_CLUSTER_DIR"]
 JAAS = os.path.join(ROOT, "jaas.conf")
 os.makedirs(ROOT, exist_ok=True)
@@ -50,7 +53,7 @@ class Server:
 
     @property
     def secure_address(self):
-        return self.address
+        return "127.0.0.1:%d" % PORTS[3 * SIZE + self.i - 1]
 
     @property
     def running(self):
@@ -74,6 +77,9 @@ class Server:
             # ZOOKEEPER_JAAS_AUTH=digest; always here, which changes nothing for other tests).
             "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
             "java.security.auth.login.config=%s" % JAAS,
+            "secureClientPort=%d" % PORTS[3 * SIZE + self.i - 1],
+            "ssl.keyStore.location=%s" % os.path.join(TLS, "server-keystore.pem"),
+            "ssl.trustStore.location=%s" % os.path.join(TLS, "ca.pem"),
         ]
         if SIZE > 1:
             for j in range(1, SIZE + 1):
@@ -153,6 +159,17 @@ class Cluster:
 
     def get_logs(self):
         return [s.get_logs() for s in self.servers]
+
+    def get_ssl_client_configuration(self):
+        def read(name):
+            with open(os.path.join(TLS, name), "rb") as f:
+                return f.read()
+
+        return {
+            "client_key": read("client.key"),
+            "client_cert": read("client.pem"),
+            "ca_cert": read("ca.pem"),
+        }
 
 
 CLUSTER = Cluster()

@@ -17,11 +17,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio_rustls::TlsAcceptor;
 
 /// Connection ids start here (server ids are below).
 pub const CLIENT_BASE: usize = 1 << 20;
@@ -179,8 +180,9 @@ pub struct ClientPort {
     pub max_per_ip: u32,
 }
 
-/// Accepts clients on `listener`.
-pub async fn accept(listener: TcpListener, port: ClientPort) {
+/// Accepts clients on `listener`; with `tls`, each connection starts with a TLS handshake
+/// (the secure client port).
+pub async fn accept(listener: TcpListener, port: ClientPort, tls: Option<TlsAcceptor>) {
     loop {
         let Ok((stream, from)) = listener.accept().await else {
             continue;
@@ -193,13 +195,41 @@ pub async fn accept(listener: TcpListener, port: ClientPort) {
         }
         let _ = stream.set_nodelay(true);
         let port = port.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(reason) = serve(stream, from, &port).await {
+            let result = match tls {
+                None => serve(stream, from, &port, None).await,
+                Some(tls) => serve_tls(stream, from, &port, tls).await,
+            };
+            if let Err(reason) = result {
                 tracing::warn!(%from, reason = %reason, "client connection closed");
             }
             port.registry.release(from.ip());
         });
     }
+}
+
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+async fn serve_tls(
+    stream: TcpStream,
+    from: SocketAddr,
+    port: &ClientPort,
+    tls: TlsAcceptor,
+) -> Result<(), ClientError> {
+    let stream = tokio::time::timeout(HANDSHAKE, tls.accept(stream))
+        .await
+        .map_err(|_| ClientError::Tls("no handshake within 10 s".into()))?
+        .map_err(|e| ClientError::Tls(e.to_string()))?;
+    // The verifier checked the chain; the first certificate is the client's own.
+    let subject = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|c| super::tls::subject(c));
+    serve(stream, from, port, subject).await
 }
 
 /// Why a client connection was closed by the server.
@@ -211,10 +241,22 @@ pub enum ClientError {
     /// The connection ended inside a frame.
     #[error("truncated frame: {0}")]
     Truncated(std::io::Error),
+    /// The TLS handshake failed (on the secure client port).
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
-async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result<(), ClientError> {
-    let (mut rd, wr) = stream.into_split();
+/// A client connection's byte stream: plain TCP or TLS.
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for S {}
+
+async fn serve<S: Stream>(
+    stream: S,
+    from: SocketAddr,
+    port: &ClientPort,
+    x509: Option<String>,
+) -> Result<(), ClientError> {
+    let (mut rd, wr) = tokio::io::split(stream);
     let mut header = [0u8; 4];
     if rd.read_exact(&mut header).await.is_err() {
         return Ok(());
@@ -236,8 +278,12 @@ async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result
     let (tx, rx) = unbounded_channel();
     let (id, stats) = port.registry.open(from, Some(tx));
     let writer = tokio::spawn(write_loop(wr, rx, port.registry.clone(), stats.clone()));
-    let ip = from.ip().to_canonical().to_string();
-    let result = read_loop(&mut rd, header, (id, &stats, ip), port).await;
+    let origin = Origin {
+        ip: Some(from.ip().to_canonical().to_string()),
+        x509,
+        nonce: String::new(),
+    };
+    let result = read_loop(&mut rd, header, (id, &stats, origin), port).await;
     port.registry.close(id);
     let _ = port.inbox.send(Event::Msg {
         src: id,
@@ -247,10 +293,10 @@ async fn serve(stream: TcpStream, from: SocketAddr, port: &ClientPort) -> Result
     result
 }
 
-async fn read_loop(
-    rd: &mut tokio::net::tcp::OwnedReadHalf,
+async fn read_loop<S: Stream>(
+    rd: &mut ReadHalf<S>,
     first: [u8; 4],
-    (id, stats, ip): (usize, &ConnStats, String),
+    (id, stats, origin): (usize, &ConnStats, Origin),
     port: &ClientPort,
 ) -> Result<(), ClientError> {
     let inbox = &port.inbox;
@@ -270,8 +316,8 @@ async fn read_loop(
             connected = true;
             port.registry.received(stats, None);
             let origin = Origin {
-                ip: Some(ip.clone()),
                 nonce: nonce(),
+                ..origin.clone()
             };
             ClientMsg::Connect(codec::decode_connect_request(&body)?, origin)
         };
@@ -288,8 +334,8 @@ async fn read_loop(
     }
 }
 
-async fn write_loop(
-    mut wr: OwnedWriteHalf,
+async fn write_loop<S: Stream>(
+    mut wr: WriteHalf<S>,
     mut rx: UnboundedReceiver<ClientMsg>,
     registry: Arc<Registry>,
     stats: Arc<ConnStats>,

@@ -65,6 +65,12 @@ pub struct ZooConfig {
     pub client_port: Option<u16>,
     /// `clientPortAddress` (default: every interface).
     pub client_port_address: Option<String>,
+    /// `secureClientPort`: TLS (with `ssl.*`).
+    pub secure_client_port: Option<u16>,
+    /// `secureClientPortAddress` (default: `clientPortAddress`, else every interface).
+    pub secure_client_port_address: Option<String>,
+    /// The `ssl.*` keys of the secure client port.
+    pub ssl: SslConfig,
     /// `server.N` lines by id.
     pub servers: BTreeMap<u64, PeerEntry>,
     /// `maxClientCnxns` per client address (default 60; 0: no limit).
@@ -149,6 +155,9 @@ impl ZooConfig {
             data_log_dir,
             client_port: p.opt_num("clientPort")?,
             client_port_address: p.take("clientPortAddress").map(|(_, v)| v),
+            secure_client_port: p.opt_num("secureClientPort")?,
+            secure_client_port_address: p.take("secureClientPortAddress").map(|(_, v)| v),
+            ssl: p.ssl()?,
             servers: BTreeMap::new(),
             max_client_cnxns: p.num("maxClientCnxns", 60)?,
             min_session_timeout: min,
@@ -215,6 +224,57 @@ impl ZooConfig {
     }
 }
 
+/// The secure client port's TLS settings (`ssl.*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SslConfig {
+    /// `ssl.keyStore.*`: the server's private key and certificate chain.
+    pub key_store: Option<Store>,
+    /// `ssl.trustStore.*`: the certificates client certificates must chain to.
+    pub trust_store: Option<Store>,
+    /// `ssl.clientAuth`.
+    pub client_auth: ClientAuth,
+    /// `X509AuthenticationProvider.superUser`: the client certificate subject that is `super`.
+    pub x509_super_user: Option<String>,
+}
+
+/// A key or trust store: a PEM file (ZooKeeper's `PEMFileLoader` format).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Store {
+    /// `ssl.*.location`.
+    pub location: PathBuf,
+    /// `ssl.*.password`: only for an encrypted private key, which is not supported.
+    pub password: Option<String>,
+    /// The line of `location`, for errors about the file.
+    pub line: usize,
+}
+
+impl Store {
+    /// The store type ZooKeeper infers from a file name (`KeyStoreFileType.fromFilename`).
+    fn type_of(location: &str) -> String {
+        let lower = location.to_ascii_lowercase();
+        let ext = lower.rsplit('.').next().unwrap_or("");
+        match ext {
+            "jks" => "JKS",
+            "p12" | "pfx" => "PKCS12",
+            "bcfks" => "BCFKS",
+            _ => "PEM",
+        }
+        .to_string()
+    }
+}
+
+/// `ssl.clientAuth`: whether clients must present a certificate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// They must (ZooKeeper's default).
+    #[default]
+    Need,
+    /// They may.
+    Want,
+    /// They are not asked.
+    None,
+}
+
 /// The `key=value` lines of `text` by key, with their line numbers.
 fn key_values(text: &str) -> Result<BTreeMap<String, (usize, String)>, (usize, String)> {
     let mut raw = BTreeMap::new();
@@ -252,6 +312,77 @@ impl<E: Fn(usize, String) -> ConfigError> Parser<'_, E> {
         self.lines.get(key).copied().unwrap_or(0)
     }
 
+    /// The `ssl.*` keys (ZooKeeper's `zookeeper.ssl.*` properties, which zoo.cfg sets without
+    /// the prefix), and `serverCnxnFactory`, which must be one ZooKeeper has (TLS needs Netty's
+    /// there; zabkeeper serves TLS either way).
+    fn ssl(&mut self) -> Result<SslConfig, ConfigError> {
+        if let Some((line, v)) = self.take("serverCnxnFactory") {
+            let known = [
+                "org.apache.zookeeper.server.NettyServerCnxnFactory",
+                "org.apache.zookeeper.server.NIOServerCnxnFactory",
+            ];
+            if !known.contains(&v.as_str()) {
+                return Err((self.err)(
+                    line,
+                    format!("serverCnxnFactory: unknown class {v}"),
+                ));
+            }
+        }
+        let mut store = |name: &str| -> Result<Option<Store>, ConfigError> {
+            let location = self.take(&format!("ssl.{name}.location"));
+            let password = self.take(&format!("ssl.{name}.password")).map(|(_, v)| v);
+            let kind = self.take(&format!("ssl.{name}.type"));
+            let Some((line, location)) = location else {
+                return Ok(None);
+            };
+            let kind = match &kind {
+                Some((_, t)) => t.to_ascii_uppercase(),
+                None => Store::type_of(&location),
+            };
+            if kind != "PEM" {
+                let line = self
+                    .lines
+                    .get(&format!("ssl.{name}.type"))
+                    .copied()
+                    .unwrap_or(line);
+                return Err((self.err)(
+                    line,
+                    format!("ssl.{name}: a {kind} store is not supported; use PEM (openssl can convert JKS and PKCS12 stores)"),
+                ));
+            }
+            Ok(Some(Store {
+                location: PathBuf::from(location),
+                password,
+                line,
+            }))
+        };
+        let key_store = store("keyStore")?;
+        let trust_store = store("trustStore")?;
+        let client_auth = match self.take("ssl.clientAuth") {
+            None => ClientAuth::Need,
+            Some((line, v)) => match v.to_ascii_lowercase().as_str() {
+                "need" => ClientAuth::Need,
+                "want" => ClientAuth::Want,
+                "none" => ClientAuth::None,
+                _ => {
+                    return Err((self.err)(
+                        line,
+                        format!("ssl.clientAuth: not need, want or none: {v:?}"),
+                    ))
+                }
+            },
+        };
+        let x509_super_user = self
+            .take("X509AuthenticationProvider.superUser")
+            .map(|(_, v)| v);
+        Ok(SslConfig {
+            key_store,
+            trust_store,
+            client_auth,
+            x509_super_user,
+        })
+    }
+
     /// `authProvider.N`: the built-in providers (ip, digest, and SASL, which zabkeeper always
     /// has) are accepted; another class cannot be loaded, which is an error.
     fn auth_providers(&mut self) -> Result<(), ConfigError> {
@@ -265,6 +396,7 @@ impl<E: Fn(usize, String) -> ConfigError> Parser<'_, E> {
             "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
             "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
             "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+            "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
         ];
         for key in keys {
             let (line, class) = self.take(&key).expect("listed");

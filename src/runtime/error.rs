@@ -32,6 +32,9 @@ pub enum RuntimeError {
     /// The configuration lacks what this server needs.
     #[error("{0}")]
     Config(&'static str),
+    /// The secure client port cannot be set up (its key or trust store).
+    #[error("secure client port: {0}")]
+    Tls(#[from] super::tls::TlsError),
     /// A file the configuration names is wrong (the JAAS file).
     #[error(transparent)]
     BadConfig(#[from] super::config::ConfigError),

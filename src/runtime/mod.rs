@@ -19,6 +19,7 @@ pub mod recovery;
 pub mod stats;
 pub mod storage;
 pub mod timers;
+pub mod tls;
 pub mod trace;
 
 use crate::zab::msg::Channel;
@@ -122,6 +123,8 @@ pub struct ActorParams {
     pub sasl_users: BTreeMap<String, String>,
     /// `superUser`.
     pub super_user: Option<String>,
+    /// `X509AuthenticationProvider.superUser`.
+    pub x509_super_user: Option<String>,
     /// What `/zookeeper/config` holds (an ensemble's `server.N` lines; none standalone).
     pub config: Option<String>,
 }
@@ -144,6 +147,7 @@ impl ActorParams {
             config: (!cfg.standalone()).then(|| dynamic_config(cfg)),
             sasl_users: jaas::configured_users(cfg)?,
             super_user: cfg.super_user.clone(),
+            x509_super_user: cfg.ssl.x509_super_user.clone(),
         })
     }
 
@@ -166,6 +170,7 @@ impl ActorParams {
             sasl_users: self.sasl_users.clone(),
             sasl_super_user: self.super_user.clone(),
             enforce_quota: self.enforce_quota,
+            x509_super_user: self.x509_super_user.clone(),
             config: self.config.clone(),
         };
         let mut server = Server::new(Arc::new(zab)).with_local(Local::with_options(opts));
@@ -353,7 +358,16 @@ fn serve_clients(
         four: Arc::new(four),
         max_per_ip: cfg.max_client_cnxns,
     };
-    rt.spawn(client::accept(listener, port));
+    if let Some(secure) = cfg.secure_client_port {
+        let acceptor = tls::acceptor(&cfg.ssl).map_err(RuntimeError::Tls)?;
+        let host = (cfg.secure_client_port_address.as_deref())
+            .or(cfg.client_port_address.as_deref())
+            .unwrap_or("0.0.0.0");
+        let addr = resolve(host, secure)?;
+        let listener = listen(rt, addr)?;
+        rt.spawn(client::accept(listener, port.clone(), Some(acceptor)));
+    }
+    rt.spawn(client::accept(listener, port, None));
     Ok(client_addr)
 }
 
@@ -398,7 +412,10 @@ fn conf_lines(cfg: &ZooConfig, myid: u64, client: SocketAddr) -> Vec<(String, St
     let version2 = |d: &std::path::Path| d.join("version-2").display().to_string();
     let mut lines = vec![
         ("clientPort".to_string(), client.port().to_string()),
-        ("secureClientPort".into(), "-1".into()),
+        (
+            "secureClientPort".into(),
+            cfg.secure_client_port.map_or(-1, i32::from).to_string(),
+        ),
         ("dataDir".into(), version2(&cfg.data_dir)),
         ("dataLogDir".into(), version2(&cfg.data_log_dir)),
         ("tickTime".into(), cfg.tick_time.to_string()),

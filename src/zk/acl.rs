@@ -125,7 +125,7 @@ fn is_valid(id: &Id) -> bool {
     match id.scheme.as_str() {
         "world" => id.id == "anyone",
         "digest" => id.id.split(':').count() == 2,
-        "sasl" => !id.id.is_empty(),
+        "sasl" | "x509" => !id.id.is_empty(),
         "ip" => {
             let (addr, bits) = id.id.split_once('/').unwrap_or((&id.id, "0"));
             parse_ip(addr).is_some() && bits.parse::<u32>().is_ok()
@@ -143,10 +143,10 @@ pub fn fixup(acl: &[Acl], auth: &[Id]) -> ZkResult<Vec<Acl>> {
     let mut out: Vec<Acl> = Vec::new();
     for entry in acl {
         if entry.id.scheme == "auth" {
-            // The identities of authenticating providers (digest, sasl; not ip).
+            // The identities of authenticating providers (digest, sasl, x509; not ip).
             let mine: Vec<&Id> = auth
                 .iter()
-                .filter(|a| a.scheme == "digest" || a.scheme == "sasl")
+                .filter(|a| ["digest", "sasl", "x509"].contains(&a.scheme.as_str()))
                 .collect();
             if mine.is_empty() {
                 return Err(Code::InvalidAcl);

@@ -57,6 +57,8 @@ pub enum ClientMsg {
 pub struct Origin {
     /// The client's address as the runtime saw it: the session's `ip` identity.
     pub ip: Option<String>,
+    /// The subject of the client's verified TLS certificate: the `x509` identity.
+    pub x509: Option<String>,
     /// A nonce the runtime drew at random for this connection's SASL challenge.
     pub nonce: String,
 }
@@ -147,6 +149,8 @@ pub struct ZkOptions {
     pub sasl_super_user: Option<String>,
     /// `enforceQuota`: the leader refuses writes past a quota's hard limits.
     pub enforce_quota: bool,
+    /// `X509AuthenticationProvider.superUser`: the certificate subject that is also `super`.
+    pub x509_super_user: Option<String>,
     /// What `/zookeeper/config` holds on an ensemble (`server.N=...` lines and `version=`):
     /// ZooKeeper's static configuration, as each server knows it from its `zoo.cfg`, not a
     /// replicated value. None for a standalone server (the node is then empty, as ZooKeeper's).
@@ -162,6 +166,7 @@ impl Default for ZkOptions {
             sasl_users: sasl::SaslUsers::new(),
             sasl_super_user: None,
             enforce_quota: false,
+            x509_super_user: None,
             config: None,
         }
     }

@@ -109,8 +109,15 @@ use crate::jute::proto::{op, ConnectRequest, ConnectResponse};
 use crate::zab::service::Host;
 
 pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectRequest, origin: Origin) {
-    // `IPAuthenticationProvider`: every connection is the identity `ip:<address>`.
-    let auth: Vec<Id> = origin.ip.iter().map(|a| Id::new("ip", a)).collect();
+    // `IPAuthenticationProvider`: every connection is the identity `ip:<address>`;
+    // `X509AuthenticationProvider`: a verified client certificate, `x509:<subject>`.
+    let mut auth: Vec<Id> = origin.ip.iter().map(|a| Id::new("ip", a)).collect();
+    if let Some(subject) = &origin.x509 {
+        auth.push(Id::new("x509", subject));
+        if h.state().local.opts.x509_super_user.as_ref() == Some(subject) {
+            auth.push(Id::new("super", ""));
+        }
+    }
     let sasl = super::sasl::Exchange::Fresh(origin.nonce);
     if !h.serving() || req.last_zxid_seen > h.state().committed.0 as i64 {
         h.send(client, ClientMsg::Close);
