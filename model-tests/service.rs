@@ -31,6 +31,13 @@ fn service_model_keeps_zookeeper_s_guarantees_through_a_server_crash() {
 }
 
 #[test]
+fn service_model_keeps_zookeeper_s_guarantees_in_read_only_mode() {
+    // A server out of the quorum serves read-only sessions (reads possibly stale, writes
+    // NotReadOnly); the sessions stay sequentially consistent and the writes linearizable.
+    assert_eq!(check(ServiceConfig::read_only()), 2_110_269);
+}
+
+#[test]
 fn the_service_model_draws_its_runs_as_sequence_diagrams() {
     // A run of the first enabled action, twenty times: the explorer's picture of it has a
     // line per server and client and an arrow per delivery.

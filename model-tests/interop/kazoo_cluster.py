@@ -78,6 +78,8 @@ class Server:
             "authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
             "java.security.auth.login.config=%s" % JAAS,
             "secureClientPort=%d" % PORTS[3 * SIZE + self.i - 1],
+            # The harness starts ZooKeeper with -Dreadonlymode.enabled=true.
+            "readonlymode.enabled=true",
             "ssl.keyStore.location=%s" % os.path.join(TLS, "server-keystore.pem"),
             "ssl.trustStore.location=%s" % os.path.join(TLS, "ca.pem"),
         ]

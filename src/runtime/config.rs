@@ -91,6 +91,8 @@ pub struct ZooConfig {
     pub extended_types_enabled: bool,
     /// `enforceQuota` (ZooKeeper's `zookeeper.enforceQuota`; default false).
     pub enforce_quota: bool,
+    /// `readonlymode.enabled` (ZooKeeper's JVM property of that name; default false).
+    pub read_only_mode: bool,
     /// The JAAS file SASL users come from: `ZABKEEPER_JAAS_CONFIG`, else the key
     /// `java.security.auth.login.config` (the JVM property ZooKeeper reads it from).
     pub jaas_config: Option<PathBuf>,
@@ -168,6 +170,7 @@ impl ZooConfig {
             four_letter_words: p.list("4lw.commands.whitelist", &["srvr"]),
             extended_types_enabled: p.boolean("extendedTypesEnabled", false)?,
             enforce_quota: p.boolean("enforceQuota", false)?,
+            read_only_mode: p.boolean("readonlymode.enabled", false)?,
             jaas_config: std::env::var_os("ZABKEEPER_JAAS_CONFIG")
                 .map(PathBuf::from)
                 .or_else(|| {

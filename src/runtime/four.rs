@@ -110,7 +110,9 @@ struct Seen {
 }
 
 fn mode(st: &ServerState<ZooKeeper>, seen: &Seen) -> &'static str {
-    if seen.standalone {
+    if st.local.read_only {
+        "read-only"
+    } else if seen.standalone {
         "standalone"
     } else {
         role_name(st, seen.voter)
@@ -118,7 +120,8 @@ fn mode(st: &ServerState<ZooKeeper>, seen: &Seen) -> &'static str {
 }
 
 fn describe(cmd: &str, st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
-    let serving = st.local.serving;
+    // A read-only server answers as ZooKeeper's ReadOnlyZooKeeperServer does.
+    let serving = st.local.serving || st.local.read_only;
     if !serving && cmd != "isro" {
         return "This ZooKeeper instance is not currently serving requests\n".to_string();
     }
@@ -126,7 +129,12 @@ fn describe(cmd: &str, st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
         "cons" => cons(true, st, seen),
         "dump" => dump(st, seen),
         "wchs" | "wchc" | "wchp" => watches(cmd, st),
-        "isro" => if serving { "rw" } else { "null" }.to_string(),
+        "isro" => match (st.local.serving, st.local.read_only) {
+            (true, _) => "rw",
+            (false, true) => "ro",
+            (false, false) => "null",
+        }
+        .to_string(),
         "mntr" => mntr(st, seen),
         _ => srvr(cmd == "stat", st, seen),
     }

@@ -117,6 +117,8 @@ pub struct ActorParams {
     pub extended_types: bool,
     /// `enforceQuota`.
     pub enforce_quota: bool,
+    /// `readonlymode.enabled`.
+    pub read_only_mode: bool,
     /// `ZABKEEPER_SUPER_DIGEST`, if set.
     pub super_digest: Option<String>,
     /// The SASL users (user -> DIGEST-MD5 secret) of the JAAS file, if any.
@@ -143,6 +145,7 @@ impl ActorParams {
             max_session_ms: cfg.max_session_timeout,
             extended_types: cfg.extended_types_enabled,
             enforce_quota: cfg.enforce_quota,
+            read_only_mode: cfg.read_only_mode,
             super_digest: std::env::var("ZABKEEPER_SUPER_DIGEST").ok(),
             config: (!cfg.standalone()).then(|| dynamic_config(cfg)),
             sasl_users: jaas::configured_users(cfg)?,
@@ -170,6 +173,7 @@ impl ActorParams {
             sasl_users: self.sasl_users.clone(),
             sasl_super_user: self.super_user.clone(),
             enforce_quota: self.enforce_quota,
+            read_only_mode: self.read_only_mode,
             x509_super_user: self.x509_super_user.clone(),
             config: self.config.clone(),
         };

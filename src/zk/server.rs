@@ -85,6 +85,9 @@ pub enum ZkTimer {
     /// The leader's session tracker tick: expire sessions that went silent (ZooKeeper's
     /// `SessionTrackerImpl`, every `tickTime`).
     Session,
+    /// Out of a quorum long enough (`readonlymode.enabled`): serve read-only sessions
+    /// (ZooKeeper starts its `ReadOnlyZooKeeperServer` after max(2 s, tickTime) of LOOKING).
+    ReadOnly,
 }
 
 /// One client connection.
@@ -102,6 +105,8 @@ pub struct Conn {
     pub queue: VecDeque<RequestFrame>,
     /// Whether the head of the queue went to ZAB (a write or a sync) and awaits its outcome.
     pub waiting: bool,
+    /// A read-only session's connection, to a server out of the quorum: reads only.
+    pub read_only: bool,
 }
 
 /// The client layer's state on one server.
@@ -121,6 +126,12 @@ pub struct Local {
     pub touched: BTreeMap<i64, i32>,
     /// The last clock reading the runtime delivered (0: none; the models never deliver one).
     pub now_ms: i64,
+    /// Read-only mode: out of the quorum, serving read-only sessions.
+    pub read_only: bool,
+    /// The read-only timer is set.
+    pub read_only_timer: bool,
+    /// Read-only sessions opened so far (their ids are this server's own).
+    pub read_only_sessions: i64,
     /// The server's options (from its configuration; they survive a restart).
     pub opts: Arc<ZkOptions>,
 }
@@ -149,6 +160,8 @@ pub struct ZkOptions {
     pub sasl_super_user: Option<String>,
     /// `enforceQuota`: the leader refuses writes past a quota's hard limits.
     pub enforce_quota: bool,
+    /// `readonlymode.enabled`: out of the quorum, serve read-only sessions.
+    pub read_only_mode: bool,
     /// `X509AuthenticationProvider.superUser`: the certificate subject that is also `super`.
     pub x509_super_user: Option<String>,
     /// What `/zookeeper/config` holds on an ensemble (`server.N=...` lines and `version=`):
@@ -166,6 +179,7 @@ impl Default for ZkOptions {
             sasl_users: sasl::SaslUsers::new(),
             sasl_super_user: None,
             enforce_quota: false,
+            read_only_mode: false,
             x509_super_user: None,
             config: None,
         }
@@ -301,6 +315,10 @@ fn drain(h: &mut Host<ZooKeeper>, client: usize) {
             return;
         };
         let (session, auth) = (c.session, c.auth.clone());
+        if c.read_only && (frame.op == op::SYNC || to_write(&frame).is_some()) {
+            read_only_write(h, client, frame);
+            continue;
+        }
         if let Some(write) = to_write(&frame) {
             h.local_mut().conns.get_mut(&client).expect("conn").waiting = true;
             return submit(h, session, frame.xid, auth, write);
@@ -320,6 +338,18 @@ fn drain(h: &mut Host<ZooKeeper>, client: usize) {
         };
         serve_read(h, client, session, &auth, frame);
     }
+}
+
+/// A write or a sync on a read-only session (`ReadOnlyRequestProcessor`): NotReadOnly; a
+/// closeSession closes the connection (the session is this server's own).
+fn read_only_write(h: &mut Host<ZooKeeper>, client: usize, f: RequestFrame) {
+    let conn = h.local_mut().conns.get_mut(&client).expect("conn");
+    conn.queue.pop_front();
+    if f.op == op::CLOSE_SESSION {
+        reply(h, client, f.xid, Code::Ok, Response::Empty);
+        return close_conn(h, client);
+    }
+    reply(h, client, f.xid, Code::NotReadOnly, Response::Empty);
 }
 
 fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id], f: RequestFrame) {
@@ -491,20 +521,39 @@ fn drop_conn(h: &mut Host<ZooKeeper>, client: usize) {
     }
 }
 
+/// The read-only timer fired: a server still out of the quorum serves read-only sessions.
+pub fn on_read_only_timer(h: &mut Host<ZooKeeper>) {
+    h.local_mut().read_only_timer = false;
+    if !h.serving() && h.state().local.opts.read_only_mode {
+        h.local_mut().read_only = true;
+    }
+}
+
 /// The end of a step: serving changes, answers for what committed, touches.
 pub fn after_step(h: &mut Host<ZooKeeper>) {
-    if h.state().local.serving && !h.serving() {
+    let local = &h.state().local;
+    // Out of the quorum, or back in it from read-only mode: every connection closes.
+    if (local.serving && !h.serving()) || (local.read_only && h.serving()) {
         let clients: Vec<usize> = h.state().local.conns.keys().copied().collect();
         for c in clients {
             h.send(c, ClientMsg::Close);
         }
         let local = &h.state().local;
         let (now_ms, opts) = (local.now_ms, local.opts.clone());
+        let (timer, sessions) = (local.read_only_timer, local.read_only_sessions);
         *h.local_mut() = Local {
             now_ms,
             opts,
+            read_only_timer: timer,
+            read_only_sessions: sessions,
             ..Local::default()
         };
+    }
+    let local = &h.state().local;
+    if !h.serving() && local.opts.read_only_mode && !local.read_only && !local.read_only_timer {
+        h.local_mut().read_only_timer = true;
+        let after = h.tick().max(std::time::Duration::from_secs(2));
+        h.set_timer(ZkTimer::ReadOnly, after);
     }
     if h.leading() && !h.state().local.leading {
         let sessions: Vec<(i64, i32)> = h

@@ -119,8 +119,17 @@ pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectReques
         }
     }
     let sasl = super::sasl::Exchange::Fresh(origin.nonce);
-    if !h.serving() || req.last_zxid_seen > h.state().committed.0 as i64 {
+    // A client never sees an older state than it has (ZooKeeper's lastZxidSeen check).
+    if req.last_zxid_seen > h.state().committed.0 as i64 {
         h.send(client, ClientMsg::Close);
+        return;
+    }
+    if !h.serving() {
+        if h.state().local.read_only && req.read_only == Some(true) {
+            read_only_session(h, client, req, auth);
+        } else {
+            h.send(client, ClientMsg::Close);
+        }
         return;
     }
     if req.session_id == 0 {
@@ -148,13 +157,44 @@ pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectReques
             };
             h.local_mut().conns.insert(client, conn);
             h.local_mut().touched.insert(req.session_id, timeout);
-            h.send(client, connected(req.session_id, timeout));
+            h.send(client, connected(req.session_id, timeout, false));
         }
         _ => {
-            h.send(client, connected(0, 0));
+            h.send(client, connected(0, 0, false));
             h.send(client, ClientMsg::Close);
         }
     }
+}
+
+/// A read-only server (out of the quorum) takes a client that accepts read-only mode: a new
+/// session is this server's own (an id no ensemble session has: the high bit set, then the
+/// server and a count), an existing one must be known to its tree with its password. The
+/// session lives as long as the connection.
+fn read_only_session(h: &mut Host<ZooKeeper>, client: usize, req: ConnectRequest, auth: Vec<Id>) {
+    let timeout = limits(h).negotiate(req.timeout);
+    let session = if req.session_id == 0 {
+        let n = h.state().local.read_only_sessions + 1;
+        h.local_mut().read_only_sessions = n;
+        i64::MIN | ((h.id() as i64) << 40) | n
+    } else {
+        let known = h.state().sm.sessions().contains_key(&req.session_id);
+        let mine = req.session_id < 0;
+        if !(known || mine) || req.passwd != password(req.session_id, SECRET) {
+            h.send(client, connected(0, 0, false));
+            h.send(client, ClientMsg::Close);
+            return;
+        }
+        req.session_id
+    };
+    let conn = Conn {
+        session,
+        timeout,
+        auth,
+        read_only: true,
+        ..Conn::default()
+    };
+    h.local_mut().conns.insert(client, conn);
+    h.send(client, connected(session, timeout, true));
 }
 
 /// The server's session limits.
@@ -162,7 +202,7 @@ pub(crate) fn limits(h: &Host<ZooKeeper>) -> SessionLimits {
     h.state().local.opts.limits
 }
 
-fn connected(session: i64, timeout: i32) -> ClientMsg {
+fn connected(session: i64, timeout: i32, read_only: bool) -> ClientMsg {
     let passwd = if session == 0 {
         vec![0; 16]
     } else {
@@ -173,7 +213,7 @@ fn connected(session: i64, timeout: i32) -> ClientMsg {
         timeout,
         session_id: session,
         passwd,
-        read_only: Some(false),
+        read_only: Some(read_only),
     })
 }
 
@@ -192,7 +232,7 @@ pub(crate) fn session_created(h: &mut Host<ZooKeeper>, a: &Applied, timeout: i32
         .map(|(id, _)| *id);
     if let Some(client) = target {
         h.local_mut().conns.get_mut(&client).expect("conn").session = a.session;
-        h.send(client, connected(a.session, timeout));
+        h.send(client, connected(a.session, timeout, false));
     }
 }
 

@@ -57,11 +57,18 @@ pub struct ServiceConfig {
     pub crashes: u8,
     /// The two clients' scripts (paths starting with `/e` are created ephemeral).
     pub scripts: [Vec<ZkOp>; 2],
+    /// Read-only mode: servers have `readonlymode.enabled`, client B accepts read-only sessions.
+    pub read_only: bool,
 }
 
 impl ServiceConfig {
     /// The names of the service configurations.
-    pub const NAMES: [&'static str; 3] = ["service", "service-stable", "service-full"];
+    pub const NAMES: [&'static str; 4] = [
+        "service",
+        "service-stable",
+        "service-full",
+        "service-read-only",
+    ];
 
     /// The configuration called `name`.
     pub fn named(name: &str) -> Option<ServiceConfig> {
@@ -69,6 +76,7 @@ impl ServiceConfig {
             "service" => Some(ServiceConfig::crash()),
             "service-stable" => Some(ServiceConfig::stable()),
             "service-full" => Some(ServiceConfig::full()),
+            "service-read-only" => Some(ServiceConfig::read_only()),
             _ => None,
         }
     }
@@ -88,6 +96,27 @@ impl ServiceConfig {
                 vec![ZkOp::Create(a.clone(), 1), ZkOp::Set(a.clone(), 2, 0)],
                 vec![ZkOp::Create("/e1".into(), 3)],
             ],
+            read_only: false,
+        }
+    }
+
+    /// `service-read-only`: read-only mode, with a server crash at any moment.
+    pub fn read_only() -> ServiceConfig {
+        ServiceConfig {
+            name: "service-read-only",
+            about:
+                "ZooKeeper read-only mode: 2 servers with readonlymode.enabled (a server out of \
+                    the quorum may serve read-only sessions at any moment), client A only opens \
+                    a session, client B (read-only allowed, pausing between operations) creates \
+                    /b and reads it, 1 server crash and recovery",
+            servers: 2,
+            max_ticks: 2,
+            crashes: 1,
+            scripts: [
+                vec![],
+                vec![ZkOp::Create("/b".into(), 2), ZkOp::Get("/b".into())],
+            ],
+            read_only: true,
         }
     }
 
@@ -114,6 +143,7 @@ impl ServiceConfig {
             max_ticks: 2,
             crashes: 0,
             scripts: history::full_scripts(),
+            read_only: false,
         }
     }
 
@@ -125,10 +155,14 @@ impl ServiceConfig {
         let a = ZkClient {
             servers: vec![0, 1],
             script: a,
+            read_only: false,
+            pause: false,
         };
         let b = ZkClient {
             servers: vec![1, 0],
             script: b,
+            read_only: self.read_only,
+            pause: self.read_only,
         };
         // Sessions may be one tick long, so that expiry needs few ticks of the leader.
         let opts = ZkOptions {
@@ -137,6 +171,7 @@ impl ServiceConfig {
                 min_ms: 2000,
                 max_ms: 40000,
             },
+            read_only_mode: self.read_only,
             ..ZkOptions::default()
         };
         let server = Server::new(zab.clone()).with_local(Local::with_options(opts));
@@ -318,6 +353,9 @@ impl Model for ServiceModel {
                 clients(s)
                     .zip(scripts)
                     .all(|(c, script)| c.done && c.next == script.len())
+            }),
+            Property::sometimes("a read-only server answers", |m: &Self, s: &State| {
+                !m.inner.cfg.read_only || clients(s).any(|c| c.read_only_answer)
             }),
             Property::sometimes("a crashed server recovers", |m: &Self, s: &State| {
                 m.inner.cfg.crashes == 0 || (s.history.crashes > 0 && s.crashed.iter().all(|c| !c))

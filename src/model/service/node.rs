@@ -10,6 +10,7 @@ use crate::zk::ZooKeeper;
 use crate::zk::{Acl, CreateMode, DataTree};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
+use std::time::Duration;
 
 /// A client running a script of operations, one at a time.
 #[derive(Clone, Debug)]
@@ -18,6 +19,14 @@ pub struct ZkClient {
     pub servers: Vec<usize>,
     /// The operations, in order (paths starting with `/e` are created ephemeral).
     pub script: Vec<ZkOp>,
+    /// It accepts read-only sessions (`canBeReadOnly`), and then remembers the last zxid it
+    /// saw and sends it when it connects, as real clients do (the other clients send 0, which
+    /// no server refuses).
+    pub read_only: bool,
+    /// It waits on a timer (`Timer::Step`, its own) between a reply and its next operation, so
+    /// that a crash or a mode change can come in between; otherwise it sends the next operation
+    /// in the step that delivers the reply.
+    pub pause: bool,
 }
 
 /// A client's state.
@@ -39,6 +48,12 @@ pub struct ClientState {
     pub done: bool,
     /// A reconnect was told the session had expired.
     pub expired: bool,
+    /// The last zxid a reply carried (kept by read-only clients only).
+    pub last_zxid: i64,
+    /// The current session is a read-only server's.
+    pub read_only: bool,
+    /// A read-only server answered an operation of the script.
+    pub read_only_answer: bool,
 }
 
 /// A server or a client of the `service` model.
@@ -115,14 +130,23 @@ impl Actor for Node {
         timer: &Timer<ZkTimer>,
         o: &mut Out<Self>,
     ) {
-        if let (Node::Server(s), NodeState::Server(st)) = (self, state.as_ref()) {
-            let mut inner = Out::new();
-            let mut cow = Cow::Borrowed(st.as_ref());
-            s.on_timeout(id, &mut cow, timer, &mut inner);
-            if let Cow::Owned(next) = cow {
-                *state.to_mut() = NodeState::Server(Box::new(next));
+        match (self, state.as_ref()) {
+            (Node::Server(s), NodeState::Server(st)) => {
+                let mut inner = Out::new();
+                let mut cow = Cow::Borrowed(st.as_ref());
+                s.on_timeout(id, &mut cow, timer, &mut inner);
+                if let Cow::Owned(next) = cow {
+                    *state.to_mut() = NodeState::Server(Box::new(next));
+                }
+                o.append(&mut inner);
             }
-            o.append(&mut inner);
+            // The pause between two operations is over.
+            (Node::Client(c), NodeState::Client(st)) if !st.done && !st.waiting => {
+                let mut next = st.clone();
+                send_next(c, &mut next, o);
+                *state.to_mut() = NodeState::Client(next);
+            }
+            _ => {}
         }
     }
 }
@@ -130,7 +154,7 @@ impl Actor for Node {
 fn connect(c: &ZkClient, st: &ClientState, o: &mut Out<Node>) {
     let req = ConnectRequest {
         protocol_version: 0,
-        last_zxid_seen: 0,
+        last_zxid_seen: st.last_zxid,
         timeout: 2000,
         session_id: st.session,
         passwd: if st.session == 0 {
@@ -138,7 +162,7 @@ fn connect(c: &ZkClient, st: &ClientState, o: &mut Out<Node>) {
         } else {
             st.passwd.clone()
         },
-        read_only: Some(false),
+        read_only: Some(c.read_only),
     };
     o.send(
         Id::from(c.servers[st.server]),
@@ -164,12 +188,21 @@ fn client_on_msg(c: &ZkClient, st: &mut ClientState, m: ClientMsg, o: &mut Out<N
         ClientMsg::Connected(r) => {
             st.session = r.session_id;
             st.passwd = r.passwd;
+            st.read_only = r.read_only == Some(true);
             send_next(c, st, o);
         }
         ClientMsg::Reply(r) if st.waiting && r.xid == st.next as i32 + 1 => {
+            if c.read_only {
+                st.last_zxid = st.last_zxid.max(r.zxid);
+                st.read_only_answer |= st.read_only;
+            }
             st.waiting = false;
             st.next += 1;
-            send_next(c, st, o);
+            if c.pause && st.next < c.script.len() {
+                o.set_timer(Timer::Step, Duration::ZERO..Duration::ZERO);
+            } else {
+                send_next(c, st, o);
+            }
         }
         ClientMsg::Close if st.session == 0 || st.reconnects > 0 => st.done = true,
         ClientMsg::Close => {

@@ -73,7 +73,10 @@ impl SequentialSpec for ZkSpec {
     }
 
     fn is_valid_step(&mut self, op: &ZkOp, ret: &ZkRet) -> bool {
-        // An operation refused because its session expired has no effect.
-        *ret == ZkRet::Err(Code::SessionExpired) || self.invoke(op) == *ret
+        // An operation refused because its session expired, or a write (or sync) refused by a
+        // read-only server, has no effect.
+        *ret == ZkRet::Err(Code::SessionExpired)
+            || *ret == ZkRet::Err(Code::NotReadOnly)
+            || self.invoke(op) == *ret
     }
 }
