@@ -14,19 +14,7 @@ fn kazoo_sees_zookeeper_s_stats_ip_acls_and_reconfig_answer() {
         return;
     }
     let (real, node) = side_by_side("kazoo-diff", "");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("model-tests/interop/kazoo_diff.py");
-    let out = |addr: std::net::SocketAddr| {
-        let mut cmd = Command::new("python3");
-        cmd.arg(&script).arg(addr.to_string());
-        let (ok, text) = run(cmd, "");
-        assert!(ok, "kazoo_diff.py failed against {addr}:\n{text}");
-        let lines: Vec<String> = text
-            .lines()
-            .filter(|l| !l.starts_with("No handlers") && !l.contains("Connection dropped"))
-            .map(str::to_string)
-            .collect();
-        lines
-    };
+    let out = |addr: std::net::SocketAddr| kazoo_script("kazoo_diff.py", &[addr.to_string()]);
     let (theirs, ours) = (out(real.addr), out(node.running.client_addr));
     println!("{}", ours.join("\n"));
     for expected in [
@@ -70,18 +58,7 @@ fn kazoo_logs_in_with_sasl_digest_md5_as_against_zookeeper() {
     );
     let (cfg, d) = crate::runtime::standalone_cfg("kazoo-sasl-ours", &ours);
     let node = crate::runtime::Node::start(&cfg, &d);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("model-tests/interop/kazoo_sasl.py");
-    let out = |addr: std::net::SocketAddr| {
-        let mut cmd = Command::new("python3");
-        cmd.arg(&script).arg(addr.to_string());
-        let (ok, text) = run(cmd, "");
-        assert!(ok, "kazoo_sasl.py failed against {addr}:\n{text}");
-        let keep = |l: &&str| !l.starts_with("No handlers") && !l.contains("Connection dropped");
-        text.lines()
-            .filter(keep)
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
+    let out = |addr: std::net::SocketAddr| kazoo_script("kazoo_sasl.py", &[addr.to_string()]);
     let (theirs, ours) = (out(real.addr), out(node.running.client_addr));
     println!("{}", ours.join("\n"));
     for expected in [
@@ -128,20 +105,9 @@ fn kazoo_and_zkcli_use_the_tls_port_as_against_zookeeper() {
     let real = crate::interop::RealZk::start_with("tls-real", &tls_cfg(real_tls), &[]);
     let (cfg, d) = crate::runtime::standalone_cfg("tls-ours", &tls_cfg(our_tls));
     let node = crate::runtime::Node::start(&cfg, &d);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("model-tests/interop/kazoo_tls.py");
     let out = |secure: u16, plain: std::net::SocketAddr| {
-        let mut cmd = Command::new("python3");
-        cmd.arg(&script)
-            .arg(format!("127.0.0.1:{secure}"))
-            .arg(plain.to_string())
-            .arg(fx(""));
-        let (ok, text) = run(cmd, "");
-        assert!(ok, "kazoo_tls.py failed against port {secure}:\n{text}");
-        let keep = |l: &&str| !l.starts_with("No handlers") && !l.contains("Connection dropped");
-        text.lines()
-            .filter(keep)
-            .map(str::to_string)
-            .collect::<Vec<_>>()
+        let args = [format!("127.0.0.1:{secure}"), plain.to_string(), fx("")];
+        kazoo_script("kazoo_tls.py", &args)
     };
     let theirs = out(real_tls, real.addr);
     let ours = out(our_tls, node.running.client_addr);
@@ -237,6 +203,22 @@ fn zkcli_s_quotas_work_as_against_zookeeper() {
         theirs.lines().collect::<Vec<_>>()
     );
     node.stop();
+}
+
+/// What the kazoo script `name` (in model-tests/interop) prints when run with `args`, without
+/// kazoo's log lines; the script must succeed.
+fn kazoo_script(name: &str, args: &[String]) -> Vec<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("model-tests/interop")
+        .join(name);
+    let mut cmd = Command::new("python3");
+    cmd.arg(&script).args(args);
+    let (ok, text) = run(cmd, "");
+    assert!(ok, "{name} {args:?} failed:\n{text}");
+    text.lines()
+        .filter(|l| !l.starts_with("No handlers") && !l.contains("Connection dropped"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The lines of zkCli's output that name owners and identities.

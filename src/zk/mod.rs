@@ -15,6 +15,7 @@ pub mod path;
 pub mod prep;
 pub mod quota;
 pub mod read;
+pub mod read_only;
 pub mod sasl;
 pub mod server;
 pub mod service;

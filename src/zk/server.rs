@@ -25,7 +25,7 @@ use super::session::{
 use super::tree::Applied;
 use super::txn::{TxnOp, WriteOp};
 use super::watch::{EventType, WatchKind, WatchManager, WatcherType};
-use super::{acl, authn, sasl, Code, Id};
+use super::{acl, authn, read_only, sasl, Code, Id};
 use crate::jute::proto::{
     op, xid, ConnectRequest, ConnectResponse, MultiResult, ReplyFrame, Request, RequestFrame,
     Response,
@@ -316,7 +316,7 @@ fn drain(h: &mut Host<ZooKeeper>, client: usize) {
         };
         let (session, auth) = (c.session, c.auth.clone());
         if c.read_only && (frame.op == op::SYNC || to_write(&frame).is_some()) {
-            read_only_write(h, client, frame);
+            read_only::refuse_write(h, client, frame);
             continue;
         }
         if let Some(write) = to_write(&frame) {
@@ -338,18 +338,6 @@ fn drain(h: &mut Host<ZooKeeper>, client: usize) {
         };
         serve_read(h, client, session, &auth, frame);
     }
-}
-
-/// A write or a sync on a read-only session (`ReadOnlyRequestProcessor`): NotReadOnly; a
-/// closeSession closes the connection (the session is this server's own).
-fn read_only_write(h: &mut Host<ZooKeeper>, client: usize, f: RequestFrame) {
-    let conn = h.local_mut().conns.get_mut(&client).expect("conn");
-    conn.queue.pop_front();
-    if f.op == op::CLOSE_SESSION {
-        reply(h, client, f.xid, Code::Ok, Response::Empty);
-        return close_conn(h, client);
-    }
-    reply(h, client, f.xid, Code::NotReadOnly, Response::Empty);
 }
 
 fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id], f: RequestFrame) {
@@ -521,14 +509,6 @@ fn drop_conn(h: &mut Host<ZooKeeper>, client: usize) {
     }
 }
 
-/// The read-only timer fired: a server still out of the quorum serves read-only sessions.
-pub fn on_read_only_timer(h: &mut Host<ZooKeeper>) {
-    h.local_mut().read_only_timer = false;
-    if !h.serving() && h.state().local.opts.read_only_mode {
-        h.local_mut().read_only = true;
-    }
-}
-
 /// The end of a step: serving changes, answers for what committed, touches.
 pub fn after_step(h: &mut Host<ZooKeeper>) {
     let local = &h.state().local;
@@ -549,12 +529,7 @@ pub fn after_step(h: &mut Host<ZooKeeper>) {
             ..Local::default()
         };
     }
-    let local = &h.state().local;
-    if !h.serving() && local.opts.read_only_mode && !local.read_only && !local.read_only_timer {
-        h.local_mut().read_only_timer = true;
-        let after = h.tick().max(std::time::Duration::from_secs(2));
-        h.set_timer(ZkTimer::ReadOnly, after);
-    }
+    read_only::arm(h);
     if h.leading() && !h.state().local.leading {
         let sessions: Vec<(i64, i32)> = h
             .state()

@@ -48,7 +48,7 @@ impl Service for ZooKeeper {
     fn on_timer(host: &mut Host<Self>, timer: ZkTimer) {
         match timer {
             ZkTimer::Session => session::on_session_tick(host),
-            ZkTimer::ReadOnly => server::on_read_only_timer(host),
+            ZkTimer::ReadOnly => super::read_only::on_timer(host),
         }
     }
 

@@ -126,7 +126,7 @@ pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectReques
     }
     if !h.serving() {
         if h.state().local.read_only && req.read_only == Some(true) {
-            read_only_session(h, client, req, auth);
+            super::read_only::session(h, client, req, auth);
         } else {
             h.send(client, ClientMsg::Close);
         }
@@ -166,43 +166,12 @@ pub(crate) fn connect(h: &mut Host<ZooKeeper>, client: usize, req: ConnectReques
     }
 }
 
-/// A read-only server (out of the quorum) takes a client that accepts read-only mode: a new
-/// session is this server's own (an id no ensemble session has: the high bit set, then the
-/// server and a count), an existing one must be known to its tree with its password. The
-/// session lives as long as the connection.
-fn read_only_session(h: &mut Host<ZooKeeper>, client: usize, req: ConnectRequest, auth: Vec<Id>) {
-    let timeout = limits(h).negotiate(req.timeout);
-    let session = if req.session_id == 0 {
-        let n = h.state().local.read_only_sessions + 1;
-        h.local_mut().read_only_sessions = n;
-        i64::MIN | ((h.id() as i64) << 40) | n
-    } else {
-        let known = h.state().sm.sessions().contains_key(&req.session_id);
-        let mine = req.session_id < 0;
-        if !(known || mine) || req.passwd != password(req.session_id, SECRET) {
-            h.send(client, connected(0, 0, false));
-            h.send(client, ClientMsg::Close);
-            return;
-        }
-        req.session_id
-    };
-    let conn = Conn {
-        session,
-        timeout,
-        auth,
-        read_only: true,
-        ..Conn::default()
-    };
-    h.local_mut().conns.insert(client, conn);
-    h.send(client, connected(session, timeout, true));
-}
-
 /// The server's session limits.
 pub(crate) fn limits(h: &Host<ZooKeeper>) -> SessionLimits {
     h.state().local.opts.limits
 }
 
-fn connected(session: i64, timeout: i32, read_only: bool) -> ClientMsg {
+pub(crate) fn connected(session: i64, timeout: i32, read_only: bool) -> ClientMsg {
     let passwd = if session == 0 {
         vec![0; 16]
     } else {
