@@ -172,3 +172,18 @@ pub fn set_watches(tree: &DataTree, list: &WatchList) -> (Vec<Trigger>, Vec<Regi
     );
     (fire, keep)
 }
+
+/// A read of `/zookeeper/config` on an ensemble: its data is the configuration, at version -1
+/// (ZooKeeper's `ZKDatabase` sets it outside the log, with no version).
+pub(crate) fn with_config(r: &mut ReadResult, config: &str) {
+    let stat = match r {
+        ReadResult::Data(data, stat) => {
+            *data = Some(config.as_bytes().to_vec());
+            stat
+        }
+        ReadResult::Stat(stat) => stat,
+        _ => return,
+    };
+    stat.data_length = config.len() as i32;
+    stat.version = -1;
+}

@@ -17,7 +17,7 @@
 
 use super::jute_map::{reply_for, to_read, to_write};
 use super::prep::{WriteRequest, ZkRequest};
-use super::read::{read, set_watches, ReadResult};
+use super::read::{read, set_watches};
 use super::service::ZooKeeper;
 use super::session::{
     self, connect, flush_touches, session_closed, session_created, SessionLimits, SessionTracker,
@@ -397,21 +397,6 @@ fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id],
     }
 }
 
-/// A read of `/zookeeper/config` on an ensemble: its data is the configuration, at version -1
-/// (ZooKeeper's `ZKDatabase` sets it outside the log, with no version).
-fn with_config(r: &mut ReadResult, config: &str) {
-    let stat = match r {
-        ReadResult::Data(data, stat) => {
-            *data = Some(config.as_bytes().to_vec());
-            stat
-        }
-        ReadResult::Stat(stat) => stat,
-        _ => return,
-    };
-    stat.data_length = config.len() as i32;
-    stat.version = -1;
-}
-
 /// Serves a read frame; the watch to leave, if any.
 fn read_frame(
     st: &ServerState<ZooKeeper>,
@@ -426,7 +411,7 @@ fn read_frame(
     let (mut result, w) = read(tree, session, auth, kind, &path, watch);
     if path == crate::zk::path::CONFIG_ZOOKEEPER {
         if let (Ok(r), Some(config)) = (&mut result, &st.local.opts.config) {
-            with_config(r, config);
+            super::read::with_config(r, config);
         }
     }
     let watch = w.map(|k| (path, k));
