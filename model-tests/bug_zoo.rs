@@ -82,6 +82,23 @@ fn ack_before_save_breaks_the_durability_rule() {
 }
 
 #[test]
+fn ack_before_save_on_the_pipelined_write_path_is_caught() {
+    // The same switch on the runtime's write path: the follower's ACK leaves in the step that
+    // takes the PROPOSAL instead of waiting for its log writer's save.
+    let cfg = ModelConfig::named("broadcast-pipelined").expect("exists");
+    let run = run_bfs(cfg.with_bug(Bug::AckBeforeSave).into_model());
+    assert_eq!(run.violated, Some(Bug::AckBeforeSave.expected()));
+    assert!(run.counterexample_steps.expect("a counterexample") >= 5);
+}
+
+#[test]
+fn self_ack_before_save_breaks_the_durability_rule_on_the_leader() {
+    // A pipelined leader that counts its own vote before its write is durable: it and one
+    // follower commit, it crashes and loses the entry, and a quorum without it moves on.
+    assert!(caught(Bug::SelfAckBeforeSave) >= 5);
+}
+
+#[test]
 fn every_bug_is_listed_with_an_existing_model() {
     for bug in Bug::ALL {
         assert_eq!(Bug::named(bug.name()), Some(bug));

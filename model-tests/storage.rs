@@ -195,7 +195,7 @@ fn chain_of_snapshots(dir: &Path, batched: bool) -> DataDir {
     let mut durable = durable(0);
     for k in 1..=7u32 {
         durable.log.push(txn(k));
-        d.stage(&durable);
+        d.stage.stage(&durable);
         if !batched {
             d.commit().unwrap();
         }
@@ -206,7 +206,7 @@ fn chain_of_snapshots(dir: &Path, batched: bool) -> DataDir {
             }
             .into();
             durable.log.clear();
-            d.stage(&durable);
+            d.stage.stage(&durable);
         }
         d.commit().unwrap();
     }

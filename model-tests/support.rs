@@ -104,9 +104,11 @@ pub fn assert_all_pass(run: &Run) {
 pub const PINNED: &[(&str, usize)] = &[
     ("small", 320),
     ("broadcast", 161_598),
+    ("broadcast-pipelined", 970_333),
     ("snapshot", 163_802),
     ("recovery", 1_757_419),
     ("recovery-any-leader", 6_555_865),
+    ("recovery-pipelined", 10_625_104),
     ("observer", 36_556),
     ("election", 17_821_467),
 ];

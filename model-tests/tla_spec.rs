@@ -197,7 +197,14 @@ fn the_tla_state_tells_every_state_of_small_broadcast_and_observer_apart() {
 
 #[test]
 fn trace_out_refuses_what_the_spec_does_not_cover() {
-    for name in ["heartbeat", "newleader", "runtime", "runtime-bounded"] {
+    for name in [
+        "heartbeat",
+        "newleader",
+        "runtime",
+        "runtime-bounded",
+        "broadcast-pipelined",
+        "recovery-pipelined",
+    ] {
         let cfg = ModelConfig::named(name).unwrap();
         assert!(uncovered(&cfg).is_some(), "{name}");
     }

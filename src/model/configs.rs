@@ -55,9 +55,11 @@ pub struct ModelConfig {
 pub const NAMES: &[&str] = &[
     "small",
     "broadcast",
+    "broadcast-pipelined",
     "snapshot",
     "recovery",
     "recovery-any-leader",
+    "recovery-pipelined",
     "heartbeat",
     "newleader",
     "election",
@@ -73,9 +75,11 @@ impl ModelConfig {
         match name {
             "small" => Some(small()),
             "broadcast" => Some(broadcast()),
+            "broadcast-pipelined" => Some(broadcast_pipelined()),
             "snapshot" => Some(snapshot()),
             "recovery" => Some(recovery()),
             "recovery-any-leader" => Some(recovery_any_leader()),
+            "recovery-pipelined" => Some(recovery_pipelined()),
             "heartbeat" => Some(heartbeat()),
             "newleader" => Some(newleader()),
             "election" => Some(election()),
@@ -181,6 +185,17 @@ pub fn broadcast() -> ModelConfig {
         any_leader: false,
         server: config(3),
     }
+}
+
+/// `broadcast` with the runtime's write path ([`Config::pipelined`]): each log write is a step
+/// of its own, so a crash can fall after PROPOSAL left and before the leader's write reached
+/// the disk, and every ACK (the leader's own vote included) waits for the save it vouches for.
+pub fn broadcast_pipelined() -> ModelConfig {
+    let mut cfg = broadcast();
+    cfg.name = "broadcast-pipelined";
+    cfg.about = "broadcast with the runtime's pipelined log writes: 3 servers, 2 writes, 1 crash";
+    cfg.server.pipelined = true;
+    cfg
 }
 
 /// `broadcast` with the runtime's snapshotting at its most eager (`snapCount` = 1): every
@@ -386,7 +401,17 @@ pub fn runtime() -> ModelConfig {
     cfg.about = "the runtime's settings: FLE + heartbeats + snapshots, 3 servers, 1 write, 1 \
                  crash, 1 reset (random walks only: unbounded)";
     cfg.server.heartbeats = true;
+    cfg.server.pipelined = true;
     cfg.server.snap_count = Some(2);
+    cfg
+}
+
+/// `recovery` with the runtime's pipelined log writes: unsaved proposals meet a new epoch.
+pub fn recovery_pipelined() -> ModelConfig {
+    let mut cfg = recovery();
+    cfg.name = "recovery-pipelined";
+    cfg.about = "recovery with the runtime's pipelined log writes";
+    cfg.server.pipelined = true;
     cfg
 }
 
@@ -402,6 +427,7 @@ pub fn runtime_bounded() -> ModelConfig {
                  up to 3, 1 write, 1 crash";
     cfg.server = Config {
         heartbeats: true,
+        pipelined: true,
         election: ElectionMode::Fast,
         ..config(2)
     };

@@ -29,6 +29,8 @@ pub fn uncovered(cfg: &ModelConfig) -> Option<&'static str> {
     let s = &cfg.server;
     if s.fine_grained {
         Some("the fine-grained follower is not in the TLA+ spec yet")
+    } else if s.pipelined {
+        Some("the pipelined log writer is not in the TLA+ spec yet")
     } else if s.heartbeats {
         Some("heartbeats are not in the TLA+ spec yet")
     } else {
@@ -138,7 +140,7 @@ fn pairs<K, V>(m: impl IntoIterator<Item = (K, V)>, f: impl Fn(K, V) -> (Value, 
 
 fn server(state: &State, i: usize) -> Result<Value, String> {
     let st = &*state.actor_states[i];
-    if st.fault.is_some() || !st.writer.is_empty() {
+    if st.fault.is_some() || !st.writer.is_empty() || st.unsaved || !st.held_acks.is_empty() {
         return Err(format!("server {i} has fine-grained state the spec lacks"));
     }
     let (kind, leader) = match &st.role {

@@ -32,6 +32,9 @@ pub enum StorageError {
         /// What is wrong.
         reason: String,
     },
+    /// The log writer stopped without saying why (its thread panicked).
+    #[error("the log writer stopped")]
+    Stopped,
 }
 
 /// The result of a storage operation.

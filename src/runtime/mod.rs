@@ -71,6 +71,18 @@ pub enum Event {
     },
     /// A timer fired (stale generations are ignored).
     Timer(crate::zab::Timer<crate::zk::server::ZkTimer>, u64),
+    /// The log writer made every save of the steps up to `upto` durable, with one fsync for
+    /// `jobs` batches of steps, in `us` microseconds.
+    Durable {
+        /// The last step whose saves are durable.
+        upto: u64,
+        /// How many batches the fsync covered.
+        jobs: usize,
+        /// How long the writes and the fsync took.
+        us: u64,
+    },
+    /// The log writer failed (its thread returns the error): the server must stop.
+    DiskFailed,
     /// A question about the state for the four-letter words; answered without a step.
     Inspect(Inspector),
     /// Stop the loop.
@@ -160,6 +172,7 @@ impl ActorParams {
         zab.observers = self.observers;
         zab.election = ElectionMode::Fast;
         zab.heartbeats = true;
+        zab.pipelined = true;
         zab.tick = Duration::from_millis(u64::from(self.tick_ms));
         zab.sync_limit = self.sync_limit;
         zab.snap_count = Some(self.snap_count);
@@ -240,6 +253,10 @@ struct Net {
 }
 
 impl Outlet for Net {
+    fn inbox(&self) -> std::sync::mpsc::Sender<Event> {
+        self.inbox.clone()
+    }
+
     fn send(&self, dst: usize, msg: Msg<ZooKeeper>) {
         if dst == self.me {
             let _ = self.inbox.send(Event::Msg { src: dst, msg });

@@ -1,26 +1,35 @@
-//! The actor loop: one thread owns the server's state and runs one actor step per event.
+//! The actor loop: one thread owns the server's state and runs one actor step per event; a
+//! second thread, the log writer (ZooKeeper's `SyncRequestProcessor`), makes saves durable.
 //!
-//! Events (peer messages, client messages, timer firings, the clock) arrive in one inbox. The
-//! loop takes what is waiting (a batch), runs each event as exactly one step of the unmodified
-//! [`Server`] actor, then carries out the batch's commands in the order the durability rule
-//! needs: each step's `Save` is staged in the data directory as the step ends (new log entries
-//! encoded, the save dropped, so the actor's log is never shared when it next appends), the
-//! staged writes are made durable with one fsync at the end of the batch, and only then are
-//! the batch's messages sent (group commit). The disk never holds less than what a sent
-//! message vouches for. Timers are set and cancelled as the steps ask.
+//! Events (peer messages, client messages, timer firings, the clock, the log writer's reports)
+//! arrive in one inbox. The loop takes what is waiting (a batch) and runs each event as exactly
+//! one step of the unmodified [`Server`] actor. Each step's `Save` is staged as the step ends
+//! (new log entries encoded, the save dropped, so the actor's log is never shared when it next
+//! appends); at the end of the batch the staged writes go to the log writer as one job, and
+//! the loop goes on stepping while the writer writes and fsyncs (it takes every job waiting
+//! when it starts: group commit) and then reports the last step its fsync covered.
+//!
+//! Messages leave as soon as their step ends, except those the durability rule holds
+//! ([`crate::zab::Config::is_log_write`]): the messages of a log writer's step (the ACKs,
+//! the leader's own vote) wait until that step's save is durable; a step with any other save
+//! is a barrier, whose messages and every later step's wait until it is durable. A held
+//! message also holds every later message to the same destination (connections are FIFO).
+//! Timers are set and cancelled as the steps ask; one set to fire at once is run as a step of
+//! the same batch.
 //!
 //! The loop decides nothing about the protocol: it only delivers inputs and runs outputs.
 
-use super::storage::{DataDir, ZkDurable};
+use super::storage::{DataDir, Files, Job, Stage, StorageError, ZkDurable};
 use super::timers::Timers;
 use super::trace::{self, Break, Input, Record, Sent, Tracer};
 use super::{ActorParams, Event, RuntimeError};
-use crate::zab::{Msg, Role, Server, ServerState};
+use crate::zab::{Msg, Role, Server, ServerState, Timer};
 use crate::zk::server::Input as ZkInput;
 use crate::zk::ZooKeeper;
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,6 +56,9 @@ pub struct Disk {
 pub trait Outlet: Send + Sync {
     /// Sends `msg` from this server to `dst` (a peer or a client connection).
     fn send(&self, dst: usize, msg: Msg<ZooKeeper>);
+
+    /// The actor loop's inbox (the log writer reports there).
+    fn inbox(&self) -> Sender<Event>;
 }
 
 /// The step log and the deliberate fault, if any ([`super::trace`]).
@@ -92,9 +104,14 @@ pub fn run(
         trace: &trace,
         n: 0,
     };
+    let DataDir { stage, files } = disk;
+    let writer = LogWriter::spawn(me, files, purge, inbox_sender(&outlet))?;
     let mut batch = Batch {
-        disk,
-        sends: Vec::new(),
+        stage,
+        writer: Some(writer),
+        outbox: Outbox::default(),
+        due: VecDeque::new(),
+        outlet,
     };
     ctx.log(|| Record::Start {
         at: trace::now_us(),
@@ -106,18 +123,13 @@ pub fn run(
     });
     let mut o = Out::new();
     let mut state = Cow::Owned(actor.on_start(Id::from(me), &recovered, &mut o));
-    ctx.absorb(Input::Start, o, &mut batch);
+    ctx.absorb(Input::Start, o, false, &mut batch);
     let voter = actor.cfg.is_voter(me);
     let mut last_role = role_name(&state, voter);
     tracing::info!(server = me, role = last_role, "started");
-    batch.flush(&ctx, outlet.as_ref())?;
+    batch.end(&ctx);
     let mut clock = 0;
-    let mut purged = Instant::now();
     loop {
-        if let Some(p) = purge.filter(|p| purged.elapsed() >= p.every) {
-            purged = Instant::now();
-            autopurge(&batch.disk, p.retain);
-        }
         // Time is an input: the clock reading goes in as a step before the events it stamps.
         let now = now_ms();
         if now != clock {
@@ -131,13 +143,21 @@ pub fn run(
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         };
         for event in more(&inbox, first) {
-            if !ctx.handle(&mut state, event, &mut batch) {
-                return batch.flush(&ctx, outlet.as_ref());
+            if !ctx.handle(&mut state, event, &mut batch)? {
+                return batch.stop(&ctx);
             }
         }
-        batch.flush(&ctx, outlet.as_ref())?;
+        while let Some((t, generation)) = batch.due.pop_front() {
+            ctx.handle(&mut state, Event::Timer(t, generation), &mut batch)?;
+        }
+        batch.end(&ctx);
         last_role = log_role_change(me, last_role, &state, voter);
     }
+}
+
+/// The loop's own inbox, for the log writer's reports.
+fn inbox_sender(outlet: &Arc<dyn Outlet>) -> Sender<Event> {
+    outlet.inbox()
 }
 
 /// How a message from outside the ensemble (a client, the clock) appears in the trace.
@@ -149,7 +169,7 @@ fn local(src: usize) -> impl FnOnce(&Msg<ZooKeeper>) -> Input {
 }
 
 /// `autopurge`: keeps the newest `retain` snapshots; a failure is logged, not fatal.
-fn autopurge(disk: &DataDir, retain: usize) {
+fn autopurge(disk: &Files, retain: usize) {
     match disk.purge(retain) {
         Ok(n) => tracing::info!(removed = n, retain, "autopurge"),
         Err(e) => tracing::warn!(%e, "autopurge failed"),
@@ -193,7 +213,12 @@ impl Ctx<'_> {
     }
 
     /// Runs one event as one actor step (or answers an inspection); false on [`Event::Stop`].
-    fn handle(&mut self, state: &mut State<'_>, event: Event, batch: &mut Batch) -> bool {
+    fn handle(
+        &mut self,
+        state: &mut State<'_>,
+        event: Event,
+        batch: &mut Batch,
+    ) -> Result<bool, RuntimeError> {
         let me = self.me;
         match event {
             Event::Msg { src, msg } => {
@@ -237,13 +262,26 @@ impl Ctx<'_> {
                     let mut o = Out::new();
                     self.actor.on_timeout(Id::from(me), state, &t, &mut o);
                     let timer = trace::hex(&postcard::to_stdvec(&t).expect("timers serialize"));
-                    self.step(Input::Timer { timer }, o, batch);
+                    let log_write = self.actor.cfg.is_log_write(&t);
+                    self.n += 1;
+                    self.absorb(Input::Timer { timer }, o, log_write, batch);
                 }
             }
+            Event::Durable { upto, jobs, us } => {
+                tracing::trace!(server = me, upto, jobs, us, "durable");
+                self.log(|| Record::Durable { n: upto });
+                batch.outbox.durable = upto;
+                batch.release(self);
+            }
+            Event::DiskFailed => {
+                let writer = batch.writer.take();
+                writer.map_or(Ok(()), LogWriter::finish)?;
+                return Err(RuntimeError::Storage(StorageError::Stopped));
+            }
             Event::Inspect(f) => f(state),
-            Event::Stop => return false,
+            Event::Stop => return Ok(false),
         }
-        true
+        Ok(true)
     }
 
     fn step_msg(
@@ -257,16 +295,13 @@ impl Ctx<'_> {
         let mut o = Out::new();
         self.actor
             .on_msg(Id::from(self.me), state, Id::from(src), msg, &mut o);
-        self.step(input.unwrap_or(Input::Start), o, batch);
-    }
-
-    /// Ends a step: logs it, then hands its commands to the batch.
-    fn step(&mut self, input: Input, o: Out<Server<ZooKeeper>>, batch: &mut Batch) {
         self.n += 1;
-        self.absorb(input, o, batch);
+        self.absorb(input.unwrap_or(Input::Start), o, false, batch);
     }
 
-    fn absorb(&self, input: Input, o: Out<Server<ZooKeeper>>, batch: &mut Batch) {
+    /// Ends a step: logs it, then hands its commands to the batch (`log_write`: the step is
+    /// the log writer's, see [`crate::zab::Config::is_log_write`]).
+    fn absorb(&self, input: Input, o: Out<Server<ZooKeeper>>, log_write: bool, batch: &mut Batch) {
         let n = self.n;
         self.log(|| {
             let mut sends = Vec::new();
@@ -290,73 +325,205 @@ impl Ctx<'_> {
                 save,
             }
         });
-        batch.absorb(n, o, self.timers);
+        batch.absorb(self, n, o, log_write);
     }
 }
 
-/// The commands of the steps since the last flush (their saves are staged in the data
-/// directory as they come, so the actor's state is not shared with a save in flight).
+/// What the loop keeps between steps: the staged saves, the log writer, the held messages.
 struct Batch {
-    disk: DataDir,
-    /// The messages to send, with the step that sent each.
-    sends: Vec<(u64, usize, Msg<ZooKeeper>)>,
+    stage: Stage,
+    /// None once stopped.
+    writer: Option<LogWriter>,
+    outbox: Outbox,
+    /// Timers set to fire at once, with their generations: run before the batch ends.
+    due: VecDeque<(Timer<crate::zk::server::ZkTimer>, u64)>,
+    outlet: Arc<dyn Outlet>,
+}
+
+/// Messages held by the durability rule, per destination, in the order they were sent.
+#[derive(Default)]
+struct Outbox {
+    /// Every save of the steps up to this one is durable.
+    durable: u64,
+    /// The last step whose save staged a write.
+    last_dirty: u64,
+    /// The last step with a barrier save (see the module's docs).
+    barrier: u64,
+    /// (the step that must be durable, the step that sent it, the message), per destination.
+    held: BTreeMap<usize, VecDeque<(u64, u64, Msg<ZooKeeper>)>>,
 }
 
 impl Batch {
-    fn absorb(&mut self, n: u64, o: Out<Server<ZooKeeper>>, timers: &Timers) {
+    fn absorb(&mut self, ctx: &Ctx<'_>, n: u64, o: Out<Server<ZooKeeper>>, log_write: bool) {
+        let mut sends = Vec::new();
+        let mut saved = false;
         for cmd in o {
             match cmd {
-                Command::Save(d) => self.disk.stage(&d),
-                Command::Send(dst, msg) => self.sends.push((n, usize::from(dst), msg)),
-                Command::SetTimer(t, range) => timers.set(t, range),
-                Command::CancelTimer(t) => timers.cancel(&t),
+                Command::Save(d) => {
+                    self.stage.stage(&d);
+                    saved = true;
+                    if self.stage.dirty() {
+                        self.outbox.last_dirty = n;
+                    }
+                }
+                Command::Send(dst, msg) => sends.push((usize::from(dst), msg)),
+                Command::SetTimer(t, range) if range.end.is_zero() => {
+                    let generation = ctx.timers.set_now(t.clone());
+                    self.due.push_back((t, generation));
+                }
+                Command::SetTimer(t, range) => ctx.timers.set(t, range),
+                Command::CancelTimer(t) => ctx.timers.cancel(&t),
                 Command::ChooseRandom(..) => {}
             }
         }
-    }
-
-    /// Makes the last save durable, then sends (with the `ack-before-fsync` fault, the other
-    /// way round).
-    fn flush(&mut self, ctx: &Ctx<'_>, outlet: &dyn Outlet) -> Result<(), RuntimeError> {
-        if ctx.trace.faults == Some(Break::AckBeforeFsync) {
-            self.send(ctx, outlet);
-            return self.fsync(ctx);
-        }
-        self.fsync(ctx)?;
-        self.send(ctx, outlet);
-        Ok(())
-    }
-
-    fn fsync(&mut self, ctx: &Ctx<'_>) -> Result<(), RuntimeError> {
-        if self.disk.dirty() {
-            let start = Instant::now();
-            self.disk.commit()?;
-            let took = start.elapsed();
-            if took > Duration::from_millis(50) {
-                tracing::warn!(ms = took.as_millis() as u64, "slow fsync");
+        let outbox = &mut self.outbox;
+        let mut need = 0;
+        if saved {
+            if log_write {
+                need = outbox.last_dirty;
             } else {
-                tracing::trace!(us = took.as_micros() as u64, "fsync");
+                outbox.barrier = outbox.last_dirty;
             }
-            ctx.log(|| Record::Durable { n: ctx.n });
         }
-        Ok(())
+        need = need.max(outbox.barrier);
+        if ctx.trace.faults == Some(Break::AckBeforeFsync) {
+            need = 0;
+        }
+        for (dst, msg) in sends {
+            let queue = self.outbox.held.get(&dst);
+            if need <= self.outbox.durable && queue.is_none() {
+                send(ctx, self.outlet.as_ref(), n, dst, msg);
+            } else {
+                self.outbox
+                    .held
+                    .entry(dst)
+                    .or_default()
+                    .push_back((need, n, msg));
+            }
+        }
     }
 
-    fn send(&mut self, ctx: &Ctx<'_>, outlet: &dyn Outlet) {
-        for (n, dst, msg) in self.sends.drain(..) {
-            if let Msg::Sync { entries, .. } = &msg {
-                let mode = msg.kind();
-                tracing::info!(learner = dst, mode, proposals = entries.len(), "sync");
+    /// Sends every held message whose save is now durable (in order, per destination).
+    fn release(&mut self, ctx: &Ctx<'_>) {
+        let durable = self.outbox.durable;
+        let outlet = self.outlet.as_ref();
+        self.outbox.held.retain(|&dst, queue| {
+            while queue.front().is_some_and(|(need, _, _)| *need <= durable) {
+                let (_, n, msg) = queue.pop_front().expect("a front");
+                send(ctx, outlet, n, dst, msg);
             }
-            ctx.log(|| Record::Send {
-                n,
-                dst,
-                d: trace::msg_digest(&msg),
-                kind: msg.kind().into(),
-                vouches: msg.vouches_for_saved_state(),
-            });
-            outlet.send(dst, msg);
+            !queue.is_empty()
+        });
+    }
+
+    /// Ends a batch: its staged saves go to the log writer as one job.
+    fn end(&mut self, ctx: &Ctx<'_>) {
+        if let (Some(job), Some(writer)) = (self.stage.take(), &self.writer) {
+            // A writer that failed reports it in the inbox.
+            let _ = writer.jobs.send((ctx.n, job));
         }
+    }
+
+    /// Stops: waits until the log writer has made every save durable, then sends what it held.
+    fn stop(&mut self, ctx: &Ctx<'_>) -> Result<(), RuntimeError> {
+        self.end(ctx);
+        if let Some(writer) = self.writer.take() {
+            writer.finish()?;
+        }
+        self.outbox.durable = u64::MAX;
+        self.release(ctx);
+        Ok(())
+    }
+}
+
+/// Sends one message and logs it.
+fn send(ctx: &Ctx<'_>, outlet: &dyn Outlet, n: u64, dst: usize, msg: Msg<ZooKeeper>) {
+    if let Msg::Sync { entries, .. } = &msg {
+        let mode = msg.kind();
+        tracing::info!(learner = dst, mode, proposals = entries.len(), "sync");
+    }
+    ctx.log(|| Record::Send {
+        n,
+        dst,
+        d: trace::msg_digest(&msg),
+        kind: msg.kind().into(),
+        vouches: msg.vouches_for_saved_state(),
+    });
+    outlet.send(dst, msg);
+}
+
+/// The log writer's thread (ZooKeeper's `SyncRequestProcessor`): it takes every job waiting,
+/// writes them, fsyncs once, and reports the last step covered to the actor loop; it also
+/// runs `autopurge`.
+struct LogWriter {
+    jobs: Sender<(u64, Job)>,
+    thread: std::thread::JoinHandle<Result<(), StorageError>>,
+}
+
+impl LogWriter {
+    fn spawn(
+        me: usize,
+        mut files: Files,
+        purge: Option<Purge>,
+        inbox: Sender<Event>,
+    ) -> Result<LogWriter, RuntimeError> {
+        let (jobs, rx) = std::sync::mpsc::channel::<(u64, Job)>();
+        let thread = std::thread::Builder::new()
+            .name(format!("zab-log-{me}"))
+            .spawn(move || {
+                let mut purged = Instant::now();
+                loop {
+                    let wait = purge.map_or(Duration::from_secs(3600), |p| {
+                        p.every.saturating_sub(purged.elapsed())
+                    });
+                    let (mut upto, first) = match rx.recv_timeout(wait) {
+                        Ok(j) => j,
+                        Err(RecvTimeoutError::Timeout) => {
+                            if let Some(p) = purge.filter(|p| purged.elapsed() >= p.every) {
+                                purged = Instant::now();
+                                autopurge(&files, p.retain);
+                            }
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                    };
+                    let start = Instant::now();
+                    let mut count = 1;
+                    let mut done = files.write(first);
+                    while done.is_ok() {
+                        match rx.try_recv() {
+                            Ok((n, job)) => {
+                                upto = n;
+                                count += 1;
+                                done = files.write(job);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(e) = done.and_then(|()| files.sync()) {
+                        tracing::error!(%e, "the log writer failed");
+                        let _ = inbox.send(Event::DiskFailed);
+                        return Err(e);
+                    }
+                    let us = start.elapsed().as_micros() as u64;
+                    if us > 50_000 {
+                        tracing::warn!(ms = us / 1000, jobs = count, "slow fsync");
+                    }
+                    let _ = inbox.send(Event::Durable {
+                        upto,
+                        jobs: count,
+                        us,
+                    });
+                }
+            })
+            .map_err(RuntimeError::Thread)?;
+        Ok(LogWriter { jobs, thread })
+    }
+
+    /// Lets the writer finish what it was given, and waits for it.
+    fn finish(self) -> Result<(), StorageError> {
+        drop(self.jobs);
+        self.thread.join().unwrap_or(Err(StorageError::Stopped))
     }
 }
 

@@ -27,8 +27,35 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A server's data directory.
+/// A server's data directory: the staging of saves ([`Stage`], on the actor's thread) and the
+/// files they are written to ([`Files`], on the log writer's thread in the runtime).
 pub struct DataDir {
+    /// What the saves ask for, encoded.
+    pub stage: Stage,
+    /// The files.
+    pub files: Files,
+}
+
+/// The saves since the last [`Stage::take`], encoded: what the next write must do.
+pub struct Stage {
+    /// What the saves since the last take ask for, in summary.
+    staged: Saved,
+    /// The writes those saves need.
+    pending: Pending,
+    /// The zxids of the staged log, in order.
+    log_zxids: Vec<Zxid>,
+    /// Nothing was ever written here: the first save writes everything.
+    fresh: bool,
+}
+
+/// One write for the log writer: the encoded saves and what the disk holds after it.
+pub struct Job {
+    pending: Pending,
+    staged: Saved,
+}
+
+/// The files of a data directory, and what they hold.
+pub struct Files {
     /// `dataDir/version-2`: epochs and snapshots.
     dir: PathBuf,
     /// `dataLogDir/version-2`: the transaction logs.
@@ -36,12 +63,6 @@ pub struct DataDir {
     /// What the disk holds now, in summary.
     saved: Saved,
     log: Option<LogFile>,
-    /// What the saves since the last [`DataDir::commit`] ask for, in summary.
-    staged: Saved,
-    /// The writes those saves need.
-    pending: Pending,
-    /// The zxids of the staged log, in order.
-    log_zxids: Vec<Zxid>,
 }
 
 /// A snapshot and the whole log after it, to be written afresh.
@@ -86,22 +107,26 @@ impl DataDir {
         }
         let mut warnings = Vec::new();
         let recovered = super::recovery::load(&dir, &log_dir, &mut warnings)?;
-        let mut d = DataDir {
+        let mut d = Files {
             dir,
             log_dir,
             saved: Saved::default(),
             log: None,
+        };
+        let mut stage = Stage {
             staged: Saved::default(),
             pending: Pending::default(),
             log_zxids: Vec::new(),
+            fresh: true,
         };
         let Some(recovered) = recovered else {
-            return Ok((d, None, warnings));
+            return Ok((DataDir { stage, files: d }, None, warnings));
         };
         let durable = recovered.durable;
         d.saved = summary(&durable);
-        d.staged = summary(&durable);
-        d.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
+        stage.staged = summary(&durable);
+        stage.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
+        stage.fresh = false;
         if recovered.damaged.is_empty() && recovered.log_format == Format::CURRENT {
             let path = d.log_path(durable.snapshot.zxid);
             d.log = Some(LogFile::open(path, recovered.log_end)?);
@@ -130,20 +155,40 @@ impl DataDir {
             }
             d.rewrite(&durable.snapshot, &durable.log, true)?;
         }
-        Ok((d, Some(durable), warnings))
+        Ok((DataDir { stage, files: d }, Some(durable), warnings))
     }
 
     /// Makes `durable` what the disk holds, fsyncing every file it writes.
     pub fn save(&mut self, durable: &ZkDurable) -> Result<()> {
-        self.stage(durable);
+        self.stage.stage(durable);
         self.commit()
     }
 
+    /// Whether staged saves wait to be written.
+    pub fn dirty(&self) -> bool {
+        self.stage.dirty()
+    }
+
+    /// Writes what was staged and makes it durable.
+    pub fn commit(&mut self) -> Result<()> {
+        if let Some(job) = self.stage.take() {
+            self.files.write(job)?;
+        }
+        self.files.sync()
+    }
+
+    /// `autopurge`: see [`Files::purge`].
+    pub fn purge(&self, retain: usize) -> Result<usize> {
+        self.files.purge(retain)
+    }
+}
+
+impl Stage {
     /// Takes note of what `durable` needs written, without writing: the new log entries are
     /// encoded now, so that the caller can drop `durable` at once (its log is then no longer
     /// shared, and the actor's next append does not copy it).
     pub fn stage(&mut self, durable: &ZkDurable) {
-        let fresh = self.log.is_none() && self.pending.rewrite.is_none();
+        let fresh = self.fresh && self.pending.rewrite.is_none();
         if durable.accepted_epoch != self.staged.accepted_epoch
             || durable.current_epoch != self.staged.current_epoch
             || fresh
@@ -178,6 +223,7 @@ impl DataDir {
             self.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
         }
         self.staged = summary(durable);
+        self.fresh = false;
     }
 
     /// Whether saves are staged and not yet written.
@@ -185,11 +231,23 @@ impl DataDir {
         self.pending.epochs || self.pending.rewrite.is_some() || !self.pending.append.is_empty()
     }
 
-    /// Writes what was staged, fsyncing every file it writes.
-    pub fn commit(&mut self) -> Result<()> {
-        let pending = std::mem::take(&mut self.pending);
+    /// The staged writes, as one job for the log writer (None when nothing is staged).
+    pub fn take(&mut self) -> Option<Job> {
+        self.dirty().then(|| Job {
+            pending: std::mem::take(&mut self.pending),
+            staged: self.staged.clone(),
+        })
+    }
+}
+
+impl Files {
+    /// Writes a job: the epoch files, snapshots and rewritten logs durably (each replaced
+    /// atomically), appended records without their fsync, which [`Files::sync`] does once
+    /// for every job written since (group commit).
+    pub fn write(&mut self, job: Job) -> Result<()> {
+        let Job { pending, staged } = job;
         if pending.epochs {
-            let (accepted, current) = (self.staged.accepted_epoch, self.staged.current_epoch);
+            let (accepted, current) = (staged.accepted_epoch, staged.current_epoch);
             write_atomic(&self.dir, "acceptedEpoch", accepted.to_string().as_bytes())?;
             write_atomic(&self.dir, "currentEpoch", current.to_string().as_bytes())?;
         }
@@ -197,16 +255,25 @@ impl DataDir {
             self.append(self.saved.snapshot, &pending.before)?;
         }
         if let Some((snapshot, log)) = pending.rewrite {
+            // What went to the current log must be durable before it closes.
+            self.sync()?;
             self.rewrite(&snapshot, &log, pending.keep_older)?;
         }
         if !pending.append.is_empty() {
-            self.append(self.staged.snapshot, &pending.append)?;
+            self.append(staged.snapshot, &pending.append)?;
         }
-        self.saved = self.staged.clone();
+        self.saved = staged;
         Ok(())
     }
 
-    /// Appends encoded records to the open log (that of snapshot `zxid`) and fsyncs it.
+    /// Makes every record appended since the last sync durable (one `fdatasync`).
+    pub fn sync(&mut self) -> Result<()> {
+        match &mut self.log {
+            Some(log) => log.sync(),
+            None => Ok(()),
+        }
+    }
+
     fn append(&mut self, zxid: Zxid, records: &[u8]) -> Result<()> {
         let log = self.log.as_mut().expect("an open log");
         debug_assert_eq!(log.path, self.log_dir.join(log_name(zxid)));
@@ -292,6 +359,8 @@ struct LogFile {
     path: PathBuf,
     end: u64,
     allocated: u64,
+    /// Records were appended since the last `sync_data`.
+    unsynced: bool,
 }
 
 impl LogFile {
@@ -310,6 +379,7 @@ impl LogFile {
             path,
             end,
             allocated,
+            unsynced: false,
         })
     }
 
@@ -327,7 +397,17 @@ impl LogFile {
             .write_all_at(records, self.end)
             .map_err(io_err(&self.path))?;
         self.end = need;
-        self.file.sync_data().map_err(io_err(&self.path))
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Makes the appended records durable.
+    fn sync(&mut self) -> Result<()> {
+        if self.unsynced {
+            self.file.sync_data().map_err(io_err(&self.path))?;
+            self.unsynced = false;
+        }
+        Ok(())
     }
 }
 

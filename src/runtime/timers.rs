@@ -49,6 +49,16 @@ impl Timers {
         });
     }
 
+    /// Sets `timer` to fire at once, as the actor loop's next step: returns the generation the
+    /// loop hands back with [`Timers::fire`] (no task, no trip through the inbox).
+    pub fn set_now(&self, timer: Timer) -> u64 {
+        let mut guard = self.set.lock().expect("timers lock");
+        guard.0 += 1;
+        let g = guard.0;
+        guard.1.insert(timer, g);
+        g
+    }
+
     /// Cancels `timer` if set.
     pub fn cancel(&self, timer: &Timer) {
         self.set.lock().expect("timers lock").1.remove(timer);

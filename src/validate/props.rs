@@ -223,6 +223,8 @@ impl Props {
             role: self.role(&st.role),
             election: st.election.clone(),
             writer: st.writer.iter().map(|t| self.txn(t)).collect(),
+            unsaved: st.unsaved,
+            held_acks: st.held_acks.clone(),
             vote_zxid: st.vote_zxid,
             fault: st.fault,
             applied: Vec::new(),

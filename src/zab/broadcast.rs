@@ -61,10 +61,23 @@ fn leader_propose<S: Service>(
     let op = S::prepare(&st.sm, &st.local, pending, zxid, &req);
     let txn = Txn { zxid, op };
     st.durable.log.push(txn.clone());
-    o.save(st.durable.clone());
     let id = st.id;
+    // The leader's own vote: counted now when the save is in this step; on a pipelined
+    // leader it is an ACK to itself that leaves with the log writer's save.
+    let counted = if cfg.pipelined && !cfg.has(Bug::SelfAckBeforeSave) {
+        hand_to_log_writer(st, Some((id, zxid)), o);
+        BTreeSet::new()
+    } else {
+        if cfg.pipelined {
+            // The bug: the own vote counts before the write is durable.
+            hand_to_log_writer(st, None, o);
+        } else {
+            st.save(o);
+        }
+        BTreeSet::from([id])
+    };
     let leading = st.leading_mut().expect("leading");
-    leading.acks.insert(txn.zxid, BTreeSet::from([id]));
+    leading.acks.insert(txn.zxid, counted);
     for &learner in leading.synced.iter().filter(|&&p| cfg.is_voter(p)) {
         // Paper ambiguity 1: a follower that has not yet sent ACK-LD must get proposals too.
         if cfg.has(Bug::Paper1) && !leading.ackld.contains(&learner) {
@@ -101,11 +114,21 @@ pub fn follower_process_proposal<S: Service>(
         return;
     }
     st.durable.log.push(txn);
+    if cfg.pipelined {
+        if cfg.has(Bug::AckBeforeSave) {
+            // The bug: the ACK leaves now, before the log writer's save.
+            hand_to_log_writer(st, None, o);
+            send(o, src, Msg::Ack(zxid));
+        } else {
+            hand_to_log_writer(st, Some((src, zxid)), o);
+        }
+        return;
+    }
     if cfg.has(Bug::AckBeforeSave) {
         // The bug: the write is handed to a writer that reaches the disk in a later step.
         o.set_timer(Timer::Flush, Duration::ZERO..Duration::ZERO);
     } else {
-        o.save(st.durable.clone());
+        st.save(o);
     }
     send(o, src, Msg::Ack(zxid));
 }
@@ -114,19 +137,52 @@ pub fn follower_process_proposal<S: Service>(
 /// and each is acknowledged to the leader being followed (ZooKeeper's `SyncRequestProcessor`
 /// then `SendAckRequestProcessor`).
 pub fn follower_flush<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
+    if cfg.pipelined {
+        log_writer_save(state, o);
+        if !cfg.fine_grained {
+            return;
+        }
+    }
     if state.writer.is_empty() && !cfg.has(Bug::AckBeforeSave) {
         return;
     }
     let st = state.to_mut();
     let written = std::mem::take(&mut st.writer);
     st.durable.append_newer(&written);
-    o.save(st.durable.clone());
+    st.save(o);
     if let Role::Following(f) = &st.role {
         if f.acked_new_leader() && cfg.is_voter(st.id) {
             for txn in &written {
                 send(o, f.leader, Msg::Ack(txn.zxid));
             }
         }
+    }
+}
+
+/// A pipelined server's change to `durable` goes to its log writer: the save happens in the
+/// writer's own step ([`log_writer_save`]), and `ack`, if any, waits for it there.
+fn hand_to_log_writer<S: Service>(
+    st: &mut ServerState<S>,
+    ack: Option<(usize, Zxid)>,
+    o: &mut Out<S>,
+) {
+    st.unsaved = true;
+    st.held_acks.extend(ack);
+    o.set_timer(Timer::Flush, Duration::ZERO..Duration::ZERO);
+}
+
+/// The pipelined log writer's step (ZooKeeper's `SyncRequestProcessor` flushing, then
+/// `SendAckRequestProcessor`, or the leader's `AckRequestProcessor`): save what changed and
+/// send the ACKs that vouch for it. Nothing else changes, so every other step commutes with
+/// this one; the runtime releases these ACKs only once this save is durable.
+fn log_writer_save<S: Service>(state: &mut Cow<ServerState<S>>, o: &mut Out<S>) {
+    if !state.unsaved && state.held_acks.is_empty() {
+        return;
+    }
+    let st = state.to_mut();
+    st.save(o);
+    for (to, zxid) in std::mem::take(&mut st.held_acks) {
+        send(o, to, Msg::Ack(zxid));
     }
 }
 
@@ -230,6 +286,7 @@ pub fn follower_process_commit<S: Service>(
 
 /// ZooKeeper's `Observer.processPacket(INFORM)`: log the committed transaction and deliver it.
 pub fn observer_process_inform<S: Service>(
+    cfg: &Config,
     state: &mut Cow<ServerState<S>>,
     src: usize,
     txn: Txn<Op<S>>,
@@ -242,7 +299,13 @@ pub fn observer_process_inform<S: Service>(
     let zxid = txn.zxid;
     if zxid > st.durable.last_zxid() {
         st.durable.log.push(txn);
-        o.save(st.durable.clone());
+        if cfg.pipelined {
+            // Committed already: an observer vouches for nothing, so its write need not be
+            // durable before it delivers.
+            hand_to_log_writer(st, None, o);
+        } else {
+            st.save(o);
+        }
     }
     st.commit_up_to(zxid);
 }

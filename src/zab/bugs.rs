@@ -12,6 +12,9 @@
 pub enum Bug {
     /// Breaks the durability rule: a follower acknowledges a PROPOSAL before it is saved.
     AckBeforeSave,
+    /// Breaks the durability rule on a pipelined leader: it counts its own vote for a
+    /// proposal when it proposes, before its log write is durable.
+    SelfAckBeforeSave,
     /// Zab paper, ambiguity 1: PROPOSE only to followers that already sent ACK-LD.
     Paper1,
     /// Zab paper, ambiguity 3: COMMIT-LD carries the learner's ACK-LD zxid.
@@ -43,8 +46,9 @@ pub enum Bug {
 
 impl Bug {
     /// Every bug, in the order `check --list-bugs` prints them.
-    pub const ALL: [Bug; 13] = [
+    pub const ALL: [Bug; 14] = [
         Bug::AckBeforeSave,
+        Bug::SelfAckBeforeSave,
         Bug::Paper1,
         Bug::Paper3,
         Bug::Zk2845,
@@ -63,6 +67,7 @@ impl Bug {
     pub fn name(self) -> &'static str {
         match self {
             Bug::AckBeforeSave => "ack-before-save",
+            Bug::SelfAckBeforeSave => "self-ack-before-save",
             Bug::Paper1 => "paper-1",
             Bug::Paper3 => "paper-3",
             Bug::Zk2845 => "zk-2845",
@@ -87,6 +92,7 @@ impl Bug {
     pub fn model(self) -> &'static str {
         match self {
             Bug::AckBeforeSave | Bug::Paper1 | Bug::Zk2845 => "broadcast",
+            Bug::SelfAckBeforeSave => "broadcast-pipelined",
             Bug::Paper3 => "observer",
             Bug::Zk1154 => "recovery",
             Bug::Zk3911 | Bug::Zk4643 | Bug::Zk4646 | Bug::Zk4394 | Bug::Zk4712 => "newleader",
@@ -98,9 +104,11 @@ impl Bug {
     /// The property whose violation shows the bug.
     pub fn expected(self) -> &'static str {
         match self {
-            Bug::AckBeforeSave | Bug::Paper3 | Bug::Zk3911 | Bug::Zk4646 => {
-                "CommittedLogDurability"
-            }
+            Bug::AckBeforeSave
+            | Bug::SelfAckBeforeSave
+            | Bug::Paper3
+            | Bug::Zk3911
+            | Bug::Zk4646 => "CommittedLogDurability",
             Bug::Paper1 | Bug::Zk2845 | Bug::Zk4712 | Bug::Zk1154 => "ProcessConsistency",
             Bug::Zk4643 => "LeaderLogCompleteness",
             Bug::Zk4394 => "ShouldNotBeTriggered",
@@ -113,6 +121,9 @@ impl Bug {
     pub fn about(self) -> &'static str {
         match self {
             Bug::AckBeforeSave => "a follower ACKs a PROPOSAL before the entry is saved",
+            Bug::SelfAckBeforeSave => {
+                "a pipelined leader counts its own vote before its log write is durable"
+            }
             Bug::Paper1 => "PROPOSE only to followers that sent ACK-LD: a late one gets a gap",
             Bug::Paper3 => {
                 "COMMIT-LD carries the ACK-LD zxid: a learner delivers an uncommitted proposal"

@@ -54,7 +54,7 @@ pub fn leader_try_decide_epoch<S: Service>(cfg: &Config, st: &mut ServerState<S>
         send(o, learner, Msg::LeaderInfo { epoch });
     }
     st.durable.accepted_epoch = epoch;
-    o.save(st.durable.clone());
+    st.save(o);
     leader_try_establish_epoch(cfg, st, o);
 }
 
@@ -79,7 +79,11 @@ pub fn follower_process_leaderinfo<S: Service>(
     let fresh = epoch > accepted;
     if fresh {
         st.durable.accepted_epoch = epoch;
-        o.save(st.durable.clone());
+    }
+    // ACKEPOCH vouches for acceptedEpoch and for the last zxid it reports: a pipelined server
+    // saves what its log writer has not saved yet, too.
+    if fresh || st.unsaved {
+        st.save(o);
     }
     st.following_mut().expect("following").phase =
         FollowerPhase::Synchronization(Default::default());
@@ -147,7 +151,7 @@ fn leader_try_establish_epoch<S: Service>(cfg: &Config, st: &mut ServerState<S>,
     leading.ackld.insert(st.id);
     let learners: Vec<usize> = leading.ackepoch.keys().copied().collect();
     st.durable.current_epoch = epoch;
-    o.save(st.durable.clone());
+    st.save(o);
     let id = st.id;
     for learner in learners.into_iter().filter(|&p| p != id) {
         leader_sync_learner(cfg, st, learner, o);

@@ -62,6 +62,15 @@ pub fn go_looking<S: Service>(
         _ => {}
     }
     st.role = Role::Looking;
+    if cfg.pipelined {
+        // The held ACKs were for the leadership this server leaves (its leader's connection
+        // is closed): they never leave. What is unsaved stays `unsaved`: the next save,
+        // which every vouching message waits for, writes it.
+        st.held_acks.clear();
+        if !st.unsaved {
+            o.cancel_timer(Timer::Flush);
+        }
+    }
     if cfg.fine_grained && !cfg.has(Bug::Zk4712) {
         st.writer.clear();
         o.cancel_timer(Timer::Flush);

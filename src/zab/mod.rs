@@ -96,6 +96,13 @@ pub struct Config {
     /// steps and proposals logged by an asynchronous writer that ACKs after the write. Off, both
     /// are single atomic steps.
     pub fine_grained: bool,
+    /// Pipelined Broadcast, as ZooKeeper's `SyncRequestProcessor` runs it (the runtime turns it
+    /// on): a proposal's log write is a step of its own ([`Timer::Flush`], the log writer), so
+    /// the leader sends PROPOSAL before its own write is durable and a follower's ACK, like the
+    /// leader's own vote, leaves only in the writer's step, with the save it vouches for. Off,
+    /// the leader logs, saves and counts itself in the step that proposes, and a follower logs,
+    /// saves and ACKs in the step that receives the PROPOSAL.
+    pub pipelined: bool,
     /// A deliberate bug (None in production).
     pub bug: Option<Bug>,
     /// Whether leader and followers exchange PING on a timer and give up on silence. The
@@ -121,6 +128,7 @@ impl Config {
             election: ElectionMode::Oracle,
             election_only: false,
             fine_grained: false,
+            pipelined: false,
             bug: None,
             heartbeats: false,
             tick: std::time::Duration::from_secs(2),
@@ -149,6 +157,14 @@ impl Config {
         self.voters + self.observers
     }
 
+    /// Whether a step that fired `timer` is a pipelined log write: its save vouches only for
+    /// the messages of that step, which therefore wait for it, and no other step's messages do.
+    /// Every other save is a barrier: the messages of its step and of every later step wait
+    /// until it is durable (the runtime's rule, docs/runtime.md).
+    pub fn is_log_write<T>(&self, timer: &Timer<T>) -> bool {
+        self.pipelined && !self.fine_grained && matches!(timer, Timer::Flush)
+    }
+
     /// Whether `bug` is switched on.
     pub fn has(&self, bug: Bug) -> bool {
         self.bug == Some(bug)
@@ -159,7 +175,11 @@ impl Config {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer<T> {
     /// The asynchronous log writer's write reaches the disk (ZooKeeper's `SyncRequestProcessor`
-    /// flushing): fine-grained followers, and the `ack-before-save` bug.
+    /// flushing): fine-grained followers, pipelined servers, and the `ack-before-save` bug.
+    /// A pipelined server's Flush step saves and sends only the ACKs held for that save
+    /// ([`ServerState::held_acks`]); it changes nothing else, so the runtime may run it as soon
+    /// as it likes and hold those ACKs until the save is durable (the durability ticket),
+    /// while every other step goes on ([`Config::is_log_write`]).
     Flush,
     /// FLE's `finalizeWait`: a quorum agrees with this server's vote and no better one came.
     Finalize,
@@ -225,6 +245,8 @@ impl<S: Service> Actor for Server<S> {
             role: Role::Looking,
             election: Election::default(),
             writer: Vec::new(),
+            unsaved: false,
+            held_acks: Vec::new(),
             vote_zxid: None,
             fault: None,
             applied: Vec::new(),
@@ -288,7 +310,7 @@ impl<S: Service> Actor for Server<S> {
             Msg::Proposal(txn) => broadcast::follower_process_proposal(cfg, state, src, txn, o),
             Msg::Ack(zxid) => broadcast::leader_process_ack(cfg, state, src, zxid, o),
             Msg::Commit(zxid) => broadcast::follower_process_commit(cfg, state, src, zxid, o),
-            Msg::Inform(txn) => broadcast::observer_process_inform(state, src, txn, o),
+            Msg::Inform(txn) => broadcast::observer_process_inform(cfg, state, src, txn, o),
             Msg::Request(op) => broadcast::leader_process_request(cfg, state, src, op, o),
             Msg::SyncRequest(handle) => broadcast::leader_process_sync(cfg, state, src, handle, o),
             Msg::Ping => heartbeat::process_ping(state, src, o),

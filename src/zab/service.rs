@@ -212,5 +212,5 @@ fn take_snapshot<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &
     }
     .into();
     st.durable.log.drop_front(folded);
-    o.save(st.durable.clone());
+    st.save(o);
 }

@@ -243,7 +243,9 @@ pub enum Role<S: Service> {
 pub struct ServerState<S: Service> {
     /// This server's id.
     pub id: usize,
-    /// acceptedEpoch, currentEpoch, snapshot and log, exactly as last saved.
+    /// acceptedEpoch, currentEpoch, snapshot and log as this server knows them: as last saved,
+    /// or, while `unsaved` (a pipelined server between a change and its log writer's step),
+    /// ahead of the last save.
     pub durable: Durable<S::Machine>,
     /// Everything up to this zxid is delivered to `sm`.
     pub committed: Zxid,
@@ -255,6 +257,13 @@ pub struct ServerState<S: Service> {
     pub election: Election,
     /// Proposals handed to the asynchronous log writer, not yet on disk (fine-grained only).
     pub writer: Vec<Txn<Op<S>>>,
+    /// Pipelined ([`super::Config::pipelined`]): `durable` changed since the last save; the log
+    /// writer's step ([`super::Timer::Flush`]) saves it.
+    pub unsaved: bool,
+    /// Pipelined: the ACKs that vouch for the unsaved proposals, as (to, zxid): a follower's to
+    /// its leader, and the leader's own vote, which it sends itself. They leave in the log
+    /// writer's step, together with its save (the durability ticket is that step).
+    pub held_acks: Vec<(usize, Zxid)>,
     /// Only with the ZOOKEEPER-2845 bug: the stale last-processed zxid that votes and ACKEPOCH
     /// report instead of the last logged one, from going LOOKING until the next sync.
     pub vote_zxid: Option<Zxid>,
@@ -267,6 +276,12 @@ pub struct ServerState<S: Service> {
 }
 
 impl<S: Service> ServerState<S> {
+    /// Saves `durable` in this step (whatever the log writer had not saved is in it).
+    pub(crate) fn save(&mut self, o: &mut super::Out<S>) {
+        self.unsaved = false;
+        o.save(self.durable.clone());
+    }
+
     /// The ZAB phase this server is in.
     pub fn phase(&self) -> Phase {
         match &self.role {

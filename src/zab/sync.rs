@@ -233,14 +233,14 @@ fn run_step<S: Service>(cfg: &Config, st: &mut ServerState<S>, step: Step, o: &m
                 return false;
             }
             match step {
-                Step::Log => o.save(st.durable.clone()),
+                Step::Log => st.save(o),
                 Step::Enqueue => o.set_timer(Timer::Flush, Duration::ZERO..Duration::ZERO),
                 _ => {}
             }
         }
         Step::Epoch => {
             st.durable.current_epoch = st.durable.accepted_epoch;
-            o.save(st.durable.clone());
+            st.save(o);
         }
         Step::Ack => {
             sync.acked_new_leader = true;
@@ -368,7 +368,7 @@ pub fn follower_process_uptodate<S: Service>(
     let st = state.to_mut();
     if cfg.has(Bug::Zk3911) {
         // The bug logs the synced proposals only now.
-        o.save(st.durable.clone());
+        st.save(o);
     }
     st.commit_up_to(committed);
     if let Some(following) = st.following_mut() {
