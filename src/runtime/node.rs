@@ -127,6 +127,7 @@ pub fn run(
     let voter = actor.cfg.is_voter(me);
     let mut last_role = role_name(&state, voter);
     tracing::info!(server = me, role = last_role, "started");
+    ctx.run_due(&mut state, &mut batch)?;
     batch.end(&ctx);
     let mut clock = 0;
     loop {
@@ -136,6 +137,10 @@ pub fn run(
             clock = now;
             let msg = Msg::Input(ZkInput::Clock(now));
             ctx.step_msg(&mut state, (me, msg), local(me), &mut batch);
+            // What the clock's step asked for (a log write, a save) must not wait for the
+            // next event.
+            ctx.run_due(&mut state, &mut batch)?;
+            batch.end(&ctx);
         }
         let first = match inbox.recv_timeout(actor.cfg.tick) {
             Ok(e) => e,
@@ -147,9 +152,7 @@ pub fn run(
                 return batch.stop(&ctx);
             }
         }
-        while let Some((t, generation)) = batch.due.pop_front() {
-            ctx.handle(&mut state, Event::Timer(t, generation), &mut batch)?;
-        }
+        ctx.run_due(&mut state, &mut batch)?;
         batch.end(&ctx);
         last_role = log_role_change(me, last_role, &state, voter);
     }
@@ -210,6 +213,14 @@ impl Ctx<'_> {
         if let Some(t) = &self.trace.tracer {
             t.log(&record());
         }
+    }
+
+    /// Runs the timers set to fire at once (and those their steps set), as steps of this batch.
+    fn run_due(&mut self, state: &mut State<'_>, batch: &mut Batch) -> Result<(), RuntimeError> {
+        while let Some((t, generation)) = batch.due.pop_front() {
+            self.handle(state, Event::Timer(t, generation), batch)?;
+        }
+        Ok(())
     }
 
     /// Runs one event as one actor step (or answers an inspection); false on [`Event::Stop`].

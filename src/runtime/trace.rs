@@ -177,7 +177,8 @@ pub enum Break {
     Duplicate,
     /// A connection to a peer writes two quorum messages in swapped order.
     Reorder,
-    /// The loop sends a batch's messages before it fsyncs the batch's saves.
+    /// The loop sends every message at once, without waiting for the saves the durability rule
+    /// makes it wait for.
     AckBeforeFsync,
 }
 

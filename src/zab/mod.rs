@@ -36,8 +36,13 @@
 //!
 //! [`Durable`] is the actor's `Storage`: acceptedEpoch, currentEpoch, a snapshot and the log.
 //! Every step that changes it emits `save` in the same step as the messages that depend on it
-//! (ACKEPOCH, the ACK of NEWLEADER, the ACK of a PROPOSAL), and the runtime makes the save
-//! durable before it sends them. `on_start` rebuilds everything else from it.
+//! (ACKEPOCH, the ACK of NEWLEADER, the ACK of a PROPOSAL, the leader's own vote), and the
+//! runtime makes the save durable before it sends them. On the pipelined write path
+//! ([`Config::pipelined`], what the runtime runs) a proposal is logged in memory first and
+//! saved by a step of its own, the log writer's ([`Timer::Flush`]), which sends the ACKs held
+//! for it (the leader's own vote is an ACK to itself): the leader's PROPOSAL leaves before its
+//! write is durable, and the model crashes servers in between. `on_start` rebuilds everything
+//! else from it.
 //!
 //! The module names the handlers after the actions of ZooKeeper's TLA+ protocol spec
 //! (`leader_process_ackepoch` is `LeaderProcessACKEPOCH`); `spec/` maps each one.

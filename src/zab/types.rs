@@ -65,8 +65,10 @@ pub struct Snapshot<S> {
 /// What a server must find again after a crash: the actor's `Storage`.
 ///
 /// ZooKeeper keeps these in the `acceptedEpoch` and `currentEpoch` files, the snapshots and
-/// the transaction log. A step that changes any of them emits `save` in the same step, and the
-/// runtime makes that save durable before it sends the step's messages.
+/// the transaction log. A step that changes any of them emits `save` in the same step (on the
+/// pipelined write path, a proposal's change is saved by the log writer's own step), and the
+/// runtime makes that save durable before it sends the messages that wait for it
+/// ([`super::Config::is_log_write`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(bound(
     serialize = "S: Serialize, S::Op: Serialize",
