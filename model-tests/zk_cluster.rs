@@ -160,6 +160,15 @@ impl Cluster {
         self.send(client, server, ClientMsg::Connect(req, origin));
     }
 
+    /// A client sends several messages at once (say, requests right behind its
+    /// ConnectRequest, before any answer); everything runs to quiescence.
+    pub fn send_all(&mut self, client: usize, server: usize, ms: Vec<ClientMsg>) {
+        for m in ms {
+            self.queue.push_back((client, server, Msg::Client(m)));
+        }
+        self.run();
+    }
+
     pub fn request(&mut self, client: usize, server: usize, f: RequestFrame) {
         self.send(client, server, ClientMsg::Request(f));
     }

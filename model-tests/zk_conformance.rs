@@ -114,3 +114,50 @@ fn kazoo_session_gets_the_answers_zookeeper_gave() {
         assert_eq!(o, t, "zabkeeper answered differently from ZooKeeper 3.8");
     }
 }
+
+#[test]
+fn requests_sent_right_behind_the_connect_request_are_answered_after_the_session_exists() {
+    // ZooKeeper's Netty client sends its first requests without waiting for the
+    // ConnectResponse. On a follower the createSession is still at the leader when they
+    // arrive: they wait for the session and are answered in order, after the response.
+    use zabkeeper::jute::proto::{ConnectRequest, Request, RequestFrame};
+    use zabkeeper::zk::server::Origin;
+    use zabkeeper::zk::Code;
+    let mut c = Cluster::new(3);
+    let connect = ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout: 10000,
+        session_id: 0,
+        passwd: vec![0; 16],
+        read_only: Some(false),
+    };
+    let frame = |xid, op, body| ClientMsg::Request(RequestFrame { xid, op, body });
+    let read = |path: &str| Request::Read {
+        path: path.into(),
+        watch: false,
+    };
+    c.send_all(
+        CLIENT,
+        1,
+        vec![
+            ClientMsg::Connect(connect, Origin::default()),
+            frame(1, op::WHO_AM_I, Request::Empty),
+            frame(2, op::EXISTS, read("/nothing")),
+            frame(3, op::GET_DATA, read("/zookeeper")),
+        ],
+    );
+    let got = c.take(CLIENT);
+    assert!(
+        matches!(got.first(), Some(ClientMsg::Connected(r)) if r.session_id != 0),
+        "{got:?}"
+    );
+    let replies: Vec<(i32, i32)> = got[1..]
+        .iter()
+        .map(|m| match m {
+            ClientMsg::Reply(r) => (r.xid, r.err),
+            other => panic!("not a reply: {other:?}"),
+        })
+        .collect();
+    assert_eq!(replies, [(1, 0), (2, Code::NoNode as i32), (3, 0)]);
+}

@@ -340,19 +340,40 @@ async fn write_loop<S: Stream>(
     registry: Arc<Registry>,
     stats: Arc<ConnStats>,
 ) {
-    while let Some(msg) = rx.recv().await {
-        let (body, reply) = match msg {
-            ClientMsg::Connected(r) => (codec::encode_connect_response(&r), None),
-            ClientMsg::Reply(r) => (codec::encode_reply(&r), Some((r.xid, r.zxid))),
-            ClientMsg::Close => break,
-            _ => continue,
-        };
-        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-        frame.extend(body);
-        if wr.write_all(&frame).await.is_err() {
+    let mut out = Vec::new();
+    let mut sent = Vec::new();
+    let mut closing = false;
+    while let Some(first) = rx.recv().await {
+        // Everything queued for this connection goes out in one write, then a flush: a TLS
+        // stream may otherwise keep the last record in its buffer until the next write.
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            let framed = match msg {
+                ClientMsg::Connected(r) => Some((codec::encode_connect_response(&r), None)),
+                ClientMsg::Reply(r) => Some((codec::encode_reply(&r), Some((r.xid, r.zxid)))),
+                ClientMsg::Close => {
+                    closing = true;
+                    break;
+                }
+                _ => None,
+            };
+            if let Some((body, reply)) = framed {
+                out.extend((body.len() as u32).to_be_bytes());
+                out.extend(body);
+                sent.push(reply);
+            }
+            next = rx.try_recv().ok();
+        }
+        if !out.is_empty() && (wr.write_all(&out).await.is_err() || wr.flush().await.is_err()) {
             break;
         }
-        registry.sent(&stats, reply);
+        out.clear();
+        for reply in sent.drain(..) {
+            registry.sent(&stats, reply);
+        }
+        if closing {
+            break;
+        }
     }
     let _ = wr.shutdown().await;
 }

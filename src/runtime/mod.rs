@@ -172,12 +172,10 @@ impl ActorParams {
         zab.observers = self.observers;
         zab.election = ElectionMode::Fast;
         zab.heartbeats = true;
-        // Not yet: with the pipelined write path on, zkCli over TLS (Netty) fails to connect
-        // to a standalone server (model-tests/compat.rs, the TLS test), not understood yet
-        // (issue 15). Off, every save is a barrier and the log writer thread still runs the
-        // fsyncs off the actor thread; the models `broadcast-pipelined`, `recovery-pipelined`
-        // and `runtime-bounded` check the pipelined path the runtime is to run.
-        zab.pipelined = false;
+        // Proposal log writes run on the log writer thread while the actor keeps stepping;
+        // only the ACKs that vouch for them wait (the models `broadcast-pipelined`,
+        // `recovery-pipelined` and `runtime-bounded` check this path).
+        zab.pipelined = true;
         zab.tick = Duration::from_millis(u64::from(self.tick_ms));
         zab.sync_limit = self.sync_limit;
         zab.snap_count = Some(self.snap_count);

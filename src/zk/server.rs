@@ -107,7 +107,14 @@ pub struct Conn {
     pub waiting: bool,
     /// A read-only session's connection, to a server out of the quorum: reads only.
     pub read_only: bool,
+    /// Requests that came after the ConnectRequest while its createSession was in flight, in
+    /// arrival order: handled once the session exists (a client may pipeline them, as
+    /// ZooKeeper's Netty client does), at most [`EARLY_LIMIT`].
+    pub early: Vec<RequestFrame>,
 }
+
+/// How many requests a connection may send before its session exists; more closes it.
+pub const EARLY_LIMIT: usize = 1024;
 
 /// The client layer's state on one server.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -244,14 +251,18 @@ pub fn on_synced(h: &mut Host<ZooKeeper>, client: usize) {
     drain(h, client);
 }
 
-fn request(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
-    let Some(c) = h.state().local.conns.get(&client) else {
+pub(crate) fn request(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
+    let Some(c) = h.local_mut().conns.get_mut(&client) else {
         h.send(client, ClientMsg::Close);
         return;
     };
     let (session, timeout) = (c.session, c.timeout);
     if session == 0 {
-        h.send(client, ClientMsg::Close);
+        if c.early.len() < EARLY_LIMIT {
+            c.early.push(frame);
+        } else {
+            close_conn(h, client);
+        }
         return;
     }
     h.local_mut().touched.insert(session, timeout);

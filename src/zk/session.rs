@@ -200,8 +200,13 @@ pub(crate) fn session_created(h: &mut Host<ZooKeeper>, a: &Applied, timeout: i32
         .find(|(id, c)| c.session == 0 && ((me << 32) | **id as i64) == origin)
         .map(|(id, _)| *id);
     if let Some(client) = target {
-        h.local_mut().conns.get_mut(&client).expect("conn").session = a.session;
+        let conn = h.local_mut().conns.get_mut(&client).expect("conn");
+        conn.session = a.session;
+        let early = std::mem::take(&mut conn.early);
         h.send(client, connected(a.session, timeout, false));
+        for frame in early {
+            super::server::request(h, client, frame);
+        }
     }
 }
 
