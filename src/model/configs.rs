@@ -392,8 +392,7 @@ pub fn ensemble() -> ModelConfig {
 }
 
 /// What the runtime runs: `ensemble` with heartbeats (PING, the follower's give-up in
-/// Discovery, FLE's re-sent notifications) and a snapshot every two commits, on the pipelined
-/// write path the runtime is to switch on (issue 15). Re-sent
+/// Discovery, FLE's re-sent notifications) and a snapshot every two commits. Re-sent
 /// notifications make the space unbounded, so this one is for random walks
 /// (`--strategy simulation`, with `--max-depth`), not for exhaustive runs.
 pub fn runtime() -> ModelConfig {

@@ -38,7 +38,7 @@
 //! Every step that changes it emits `save` in the same step as the messages that depend on it
 //! (ACKEPOCH, the ACK of NEWLEADER, the ACK of a PROPOSAL, the leader's own vote), and the
 //! runtime makes the save durable before it sends them. On the pipelined write path
-//! ([`Config::pipelined`], model-checked; the runtime does not switch it on yet) a proposal is logged in memory first and
+//! ([`Config::pipelined`], what the runtime runs) a proposal is logged in memory first and
 //! saved by a step of its own, the log writer's ([`Timer::Flush`]), which sends the ACKs held
 //! for it (the leader's own vote is an ACK to itself): the leader's PROPOSAL leaves before its
 //! write is durable, and the model crashes servers in between. `on_start` rebuilds everything
@@ -101,9 +101,8 @@ pub struct Config {
     /// steps and proposals logged by an asynchronous writer that ACKs after the write. Off, both
     /// are single atomic steps.
     pub fine_grained: bool,
-    /// Pipelined Broadcast, as ZooKeeper's `SyncRequestProcessor` runs it (meant for the
-    /// runtime, which does not switch it on yet: issue 15): a proposal's log write is a step of
-    /// its own ([`Timer::Flush`], the log writer), so
+    /// Pipelined Broadcast, as ZooKeeper's `SyncRequestProcessor` runs it (the runtime turns it
+    /// on): a proposal's log write is a step of its own ([`Timer::Flush`], the log writer), so
     /// the leader sends PROPOSAL before its own write is durable and a follower's ACK, like the
     /// leader's own vote, leaves only in the writer's step, with the save it vouches for. Off,
     /// the leader logs, saves and counts itself in the step that proposes, and a follower logs,
