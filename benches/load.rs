@@ -4,8 +4,17 @@
 //! itself side by side). Each client is its own session (the `zookeeper-client` crate) with a
 //! number of requests in flight; values are 100 bytes.
 //!
+//! Client `c` connects to the `c`-th address of the connect string, round-robin, so the load is
+//! spread over the servers the same way for every target.
+//!
 //! Environment: `ZK_BENCH_TARGET` (host:port,...), `ZK_BENCH_SECONDS` (default 5),
 //! `ZK_BENCH_CLIENTS` (default 32), `ZK_BENCH_INFLIGHT` (default 32).
+//!
+//! Failover: with `ZK_BENCH_KILL=<pid>` (the leader's process) and `ZK_BENCH_TARGET` naming the
+//! other servers, it sends SIGKILL to that process and measures the time until the first write
+//! succeeds: a new session on one of the survivors (creating a session is itself a write the
+//! new leader must commit) followed by a setData, tried again every 10 ms, each try on a fresh
+//! connection so that no client back-off is measured.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -86,6 +95,7 @@ async fn run(
     inflight: u64,
     seconds: u64,
 ) -> (f64, Vec<Duration>) {
+    let addrs: Vec<&str> = cluster.split(',').collect();
     let setup = connect(cluster).await;
     let value = vec![b'x'; 100];
     for c in 0..clients {
@@ -96,7 +106,7 @@ async fn run(
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let client = connect(cluster).await;
+        let client = connect(addrs[c as usize % addrs.len()]).await;
         for _ in 0..inflight {
             let (client, stop, value) = (client.clone(), stop.clone(), value.clone());
             let path = format!("/bench-{c}");
@@ -145,6 +155,46 @@ fn pct(lat: &[Duration], p: f64) -> f64 {
     lat[i].as_secs_f64() * 1000.0
 }
 
+/// One try at a write on `addr`: a new session, then a setData of `/failover`.
+async fn try_write(addr: &str) -> bool {
+    let connector = zk::Client::connector()
+        .with_fail_eagerly()
+        .with_connection_timeout(Duration::from_millis(200))
+        .with_session_timeout(Duration::from_secs(4));
+    let attempt = async {
+        let client = connector.connect(addr).await.ok()?;
+        let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        match client.create("/failover", b"x", &opts).await {
+            Ok(_) | Err(zk::Error::NodeExists) => Some(()),
+            Err(_) => None,
+        }?;
+        client.set_data("/failover", b"y", None).await.ok()
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), attempt).await,
+        Ok(Some(_))
+    )
+}
+
+/// Kills `pid` and returns the time until a write on one of `survivors` succeeds.
+async fn failover(pid: &str, survivors: &str) -> Duration {
+    let addrs: Vec<&str> = survivors.split(',').collect();
+    assert!(try_write(addrs[0]).await, "no write before the kill");
+    let start = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-9", pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success(), "kill -9 {pid} failed");
+    for i in 0.. {
+        if try_write(addrs[i % addrs.len()]).await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    start.elapsed()
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: run only when benched.
     if !std::env::args().any(|a| a == "--bench") {
@@ -158,6 +208,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if let (Ok(pid), Ok(survivors)) = (
+        std::env::var("ZK_BENCH_KILL"),
+        std::env::var("ZK_BENCH_TARGET"),
+    ) {
+        let took = rt.block_on(failover(&pid, &survivors));
+        println!(
+            "failover: first write {} ms after kill -9",
+            took.as_millis()
+        );
+        return;
+    }
     // The servers' inboxes are kept so that they live until the process ends.
     let mut keep = Vec::new();
     let targets: Vec<(String, String)> = match std::env::var("ZK_BENCH_TARGET") {
@@ -184,7 +245,7 @@ fn main() {
             }
         }
     }
-    if let Some(mib) = peak_rss_mib() {
+    if let Some(mib) = peak_rss_mib().filter(|_| !keep.is_empty()) {
         println!("peak resident memory of this process (servers + load generator): {mib} MiB");
     }
 }

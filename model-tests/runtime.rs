@@ -258,6 +258,20 @@ fn four_letter_words_answer_in_zookeeper_s_formats() {
     let mntr = four(addr, "mntr");
     assert!(mntr.contains("zk_server_state\tstandalone\n"), "{mntr}");
     assert!(mntr.contains("zk_znode_count\t5\n"), "{mntr}");
+    // The create was saved by at least one group commit of the log writer.
+    let field = |key: &str| {
+        let line = mntr
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('\t'));
+        line.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    };
+    let commits = field("zk_cnt_sync_processor_batch_size");
+    assert!(commits >= 1, "{mntr}");
+    assert!(
+        field("zk_sum_sync_processor_batch_size") >= commits,
+        "{mntr}"
+    );
+    assert_eq!(field("zk_cnt_fsynctime"), commits, "{mntr}");
     assert_eq!(
         four(addr, "wchs"),
         "1 connections watching 1 paths\nTotal watches:1\n"

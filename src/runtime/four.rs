@@ -2,7 +2,7 @@
 //! between two steps, and only when `4lw.commands.whitelist` lets them.
 
 use super::node::role_name;
-use super::stats::{wall_ms, ClientStats, ConnView, Latency};
+use super::stats::{wall_ms, ClientStats, ConnView, Latency, WriterStats};
 use super::Event;
 use crate::zab::ServerState;
 use crate::zk::ZooKeeper;
@@ -39,6 +39,8 @@ pub struct Context {
     pub data_log_dir: std::path::PathBuf,
     /// `tickTime` in ms (`dump`'s expiry times).
     pub tick_ms: u64,
+    /// The log writer's group commits (`mntr`).
+    pub writer: std::sync::Arc<WriterStats>,
 }
 
 impl Context {
@@ -66,6 +68,7 @@ impl Context {
             latency: clients.latency,
             uptime_ms: clients.uptime_ms,
             tick_ms: self.tick_ms,
+            writer: self.writer.view(),
         };
         let cmd = cmd.to_string();
         let inspect = move |st: &ServerState<ZooKeeper>| {
@@ -107,6 +110,8 @@ struct Seen {
     latency: Latency,
     uptime_ms: u64,
     tick_ms: u64,
+    /// fsync times (ms) and jobs per group commit.
+    writer: (Latency, Latency),
 }
 
 fn mode(st: &ServerState<ZooKeeper>, seen: &Seen) -> &'static str {
@@ -214,6 +219,18 @@ fn mntr(st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
             ));
         }
         _ => {}
+    }
+    let (fsync, batch) = &seen.writer;
+    for (name, s) in [("fsynctime", fsync), ("sync_processor_batch_size", batch)] {
+        out.push_str(&format!(
+            "zk_avg_{name}\t{}\nzk_min_{name}\t{}\nzk_max_{name}\t{}\nzk_cnt_{name}\t{}\n\
+             zk_sum_{name}\t{}\n",
+            s.avg(),
+            s.min(),
+            s.max(),
+            s.count(),
+            s.sum(),
+        ));
     }
     out
 }

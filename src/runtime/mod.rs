@@ -314,7 +314,9 @@ pub fn start(
         }
     }
     let voter = actor.cfg.is_voter(me);
-    let client_addr = serve_clients(cfg, myid, voter, rt, &inbox, &clients)?;
+    let writer_stats = Arc::new(stats::WriterStats::default());
+    let port = (&inbox, &clients, &writer_stats);
+    let client_addr = serve_clients(cfg, myid, voter, rt, port)?;
     let outlet: Arc<dyn Outlet> = Arc::new(Net {
         me,
         links,
@@ -333,6 +335,7 @@ pub fn start(
                 dir: disk,
                 recovered,
                 purge,
+                stats: writer_stats,
             };
             let trace = node::Trace {
                 tracer,
@@ -356,8 +359,11 @@ fn serve_clients(
     myid: u64,
     voter: bool,
     rt: &tokio::runtime::Handle,
-    inbox: &std::sync::mpsc::Sender<Event>,
-    clients: &Arc<client::Registry>,
+    (inbox, clients, writer): (
+        &std::sync::mpsc::Sender<Event>,
+        &Arc<client::Registry>,
+        &Arc<stats::WriterStats>,
+    ),
 ) -> Result<SocketAddr, RuntimeError> {
     let client_addr = client_address(cfg, myid)?;
     let listener = listen(rt, client_addr)?;
@@ -375,6 +381,7 @@ fn serve_clients(
         data_dir: cfg.data_dir.clone(),
         data_log_dir: cfg.data_log_dir.clone(),
         tick_ms: u64::from(cfg.tick_time),
+        writer: writer.clone(),
     };
     let port = client::ClientPort {
         inbox: inbox.clone(),

@@ -19,6 +19,7 @@
 //!
 //! The loop decides nothing about the protocol: it only delivers inputs and runs outputs.
 
+use super::stats::WriterStats;
 use super::storage::{DataDir, Files, Job, Stage, StorageError, ZkDurable};
 use super::timers::Timers;
 use super::trace::{self, Break, Input, Record, Sent, Tracer};
@@ -50,6 +51,8 @@ pub struct Disk {
     pub recovered: Option<ZkDurable>,
     /// Scheduled purging, if configured.
     pub purge: Option<Purge>,
+    /// Where the log writer counts its group commits (`mntr`).
+    pub stats: Arc<WriterStats>,
 }
 
 /// Where the loop sends what the actor emits.
@@ -96,6 +99,7 @@ pub fn run(
         dir: disk,
         recovered,
         purge,
+        stats,
     } = disk;
     let mut ctx = Ctx {
         actor: &actor,
@@ -105,7 +109,7 @@ pub fn run(
         n: 0,
     };
     let DataDir { stage, files } = disk;
-    let writer = LogWriter::spawn(me, files, purge, inbox_sender(&outlet))?;
+    let writer = LogWriter::spawn(me, files, (purge, stats), inbox_sender(&outlet))?;
     let mut batch = Batch {
         stage,
         writer: Some(writer),
@@ -475,7 +479,7 @@ impl LogWriter {
     fn spawn(
         me: usize,
         mut files: Files,
-        purge: Option<Purge>,
+        (purge, stats): (Option<Purge>, Arc<WriterStats>),
         inbox: Sender<Event>,
     ) -> Result<LogWriter, RuntimeError> {
         let (jobs, rx) = std::sync::mpsc::channel::<(u64, Job)>();
@@ -517,6 +521,7 @@ impl LogWriter {
                         return Err(e);
                     }
                     let us = start.elapsed().as_micros() as u64;
+                    stats.commit(count as u64, us);
                     if us > 50_000 {
                         tracing::warn!(ms = us / 1000, jobs = count, "slow fsync");
                     }

@@ -53,6 +53,16 @@ impl Latency {
         format!("{whole}.{}", if frac.is_empty() { "0" } else { frac })
     }
 
+    /// How many samples.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Their sum.
+    pub fn sum(&self) -> u64 {
+        self.sum
+    }
+
     /// The mean truncated to whole milliseconds (`cons`'s `avglat`).
     pub fn avg_ms(&self) -> u64 {
         self.sum.checked_div(self.count).unwrap_or(0)
@@ -185,4 +195,25 @@ pub struct ClientStats {
     pub latency: Latency,
     /// Milliseconds since the server started.
     pub uptime_ms: u64,
+}
+
+/// The log writer's group commits, for `mntr`: how long each write-and-fsync took and how many
+/// jobs it covered (ZooKeeper's `fsynctime` and `sync_processor_batch_size`).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    inner: Mutex<(Latency, Latency)>,
+}
+
+impl WriterStats {
+    /// One group commit of `jobs` jobs took `us` microseconds.
+    pub fn commit(&self, jobs: u64, us: u64) {
+        let mut inner = self.inner.lock().expect("stats");
+        inner.0.add(us / 1000);
+        inner.1.add(jobs);
+    }
+
+    /// (fsync time in ms, jobs per group commit) so far.
+    pub fn view(&self) -> (Latency, Latency) {
+        *self.inner.lock().expect("stats")
+    }
 }

@@ -164,8 +164,8 @@ pub fn start_round<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Ou
     set_vote(cfg, st, vote);
     send_notifications(cfg, st, o);
     if cfg.heartbeats {
-        // Re-sent on each tick while LOOKING (heartbeat::process_tick).
-        super::heartbeat::arm(cfg, true, o);
+        // Re-sent every `NOTIFICATION_INTERVAL` while LOOKING (heartbeat::process_tick).
+        super::heartbeat::arm_looking(o);
     }
     // An ensemble of one (a standalone server) is a quorum with its own vote.
     if has_quorum(cfg, &st.election.recv, vote) {

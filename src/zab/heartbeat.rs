@@ -28,6 +28,18 @@ pub fn arm<S: Service>(cfg: &Config, short: bool, o: &mut Out<S>) {
     o.set_timer(Timer::Tick, period..period + Duration::from_millis(1));
 }
 
+/// ZooKeeper's `minNotificationInterval` (by default its `finalizeWait`, 200 ms): how often a
+/// LOOKING server sends its notifications again. ZooKeeper doubles the wait after each quiet
+/// one up to `maxNotificationInterval` (60 s); zabkeeper keeps it fixed, which costs two small
+/// messages per voter every 200 ms while a server looks, and no state in the model.
+pub const NOTIFICATION_INTERVAL: Duration = super::fle::FINALIZE_WAIT;
+
+/// Sets a LOOKING server's next re-send of its notifications (a tick while LOOKING).
+pub fn arm_looking<S: Service>(o: &mut Out<S>) {
+    let period = NOTIFICATION_INTERVAL;
+    o.set_timer(Timer::Tick, period..period + Duration::from_millis(1));
+}
+
 /// Sets a new follower's first tick: with FLE a tenth of a `tickTime`, after which it sends
 /// FOLLOWERINFO again (see [`process_tick`]); with the oracle one `tickTime`.
 pub fn arm_discovery<S: Service>(cfg: &Config, o: &mut Out<S>) {
@@ -80,9 +92,10 @@ pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o
         Role::Looking if cfg.election == ElectionMode::Fast => {
             // ZooKeeper's lookForLeader re-sends its notifications when none arrived for a
             // while: a peer that answered as a follower before it started looking itself has
-            // no copy of this round's vote otherwise.
+            // no copy of this round's vote otherwise. Waiting a whole tick for that cost a
+            // failover two seconds; ZooKeeper waits `minNotificationInterval`, and so do we.
             super::fle::send_notifications(cfg, state, o);
-            arm(cfg, true, o);
+            arm_looking(o);
         }
         _ => {}
     }
