@@ -8,13 +8,18 @@
 //! spread over the servers the same way for every target.
 //!
 //! Environment: `ZK_BENCH_TARGET` (host:port,...), `ZK_BENCH_SECONDS` (default 5),
-//! `ZK_BENCH_CLIENTS` (default 32), `ZK_BENCH_INFLIGHT` (default 32).
+//! `ZK_BENCH_CLIENTS` (default 32), `ZK_BENCH_INFLIGHT` (default 32), `ZK_BENCH_ONLY` (run only
+//! the loads whose name starts with it, such as `setData 32x32` or `getData`).
 //!
 //! Failover: with `ZK_BENCH_KILL=<pid>` (the leader's process) and `ZK_BENCH_TARGET` naming the
 //! other servers, it sends SIGKILL to that process and measures the time until the first write
 //! succeeds: a new session on one of the survivors (creating a session is itself a write the
 //! new leader must commit) followed by a setData, tried again every 10 ms, each try on a fresh
 //! connection so that no client back-off is measured.
+//!
+//! Fill: with `ZK_BENCH_FILL=<n>` and `ZK_BENCH_TARGET`, it creates `n` znodes of 100 bytes
+//! under `/scale` (a thousand parents `/scale/p<k>`, children `/scale/p<k>/n<i>`) with the
+//! clients and requests in flight above, and reports how long that took (benches/scale.sh).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -139,6 +144,47 @@ async fn run(
     (all.len() as f64 / secs, all)
 }
 
+/// Creates `n` znodes of 100 bytes under `/scale`, `clients` sessions with `inflight` creates
+/// each; returns the creates per second.
+async fn fill(cluster: &str, n: u64, clients: u64, inflight: u64) -> f64 {
+    let addrs: Vec<&str> = cluster.split(',').collect();
+    let setup = connect(cluster).await;
+    let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    let parents = n.clamp(1, 1000);
+    let _ = setup.create("/scale", b"", &opts).await;
+    for k in 0..parents {
+        let _ = setup.create(&format!("/scale/p{k}"), b"", &opts).await;
+    }
+    let start = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let client = connect(addrs[c as usize % addrs.len()]).await;
+        for _ in 0..inflight {
+            let (client, next) = (client.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+                let value = [b'x'; 100];
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return;
+                    }
+                    let path = format!("/scale/p{}/n{i}", i % parents);
+                    match client.create(&path, &value, &opts).await {
+                        Ok(_) | Err(zk::Error::NodeExists) => {}
+                        Err(e) => panic!("create {path}: {e}"),
+                    }
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
 /// This process's peak resident memory (servers and load generator together), from /proc.
 fn peak_rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -203,6 +249,7 @@ fn main() {
     let seconds = env("ZK_BENCH_SECONDS", 5);
     let clients = env("ZK_BENCH_CLIENTS", 32);
     let inflight = env("ZK_BENCH_INFLIGHT", 32);
+    let only = std::env::var("ZK_BENCH_ONLY").ok();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -216,6 +263,19 @@ fn main() {
         println!(
             "failover: first write {} ms after kill -9",
             took.as_millis()
+        );
+        return;
+    }
+    if let (Ok(n), Ok(cluster)) = (
+        std::env::var("ZK_BENCH_FILL"),
+        std::env::var("ZK_BENCH_TARGET"),
+    ) {
+        let n: u64 = n.parse().expect("ZK_BENCH_FILL: a number of znodes");
+        let start = Instant::now();
+        let rate = rt.block_on(fill(&cluster, n, clients, inflight));
+        println!(
+            "fill: {n} znodes of 100 bytes in {:.1} s ({rate:.0} creates/s)",
+            start.elapsed().as_secs_f64()
         );
         return;
     }
@@ -236,6 +296,10 @@ fn main() {
     for (name, cluster) in targets {
         for (op, write) in [("setData", true), ("getData", false)] {
             for (c, f) in [(clients, inflight), (1, 1)] {
+                let load = format!("{op} {c}x{f}");
+                if only.as_ref().is_some_and(|o| !load.starts_with(o.as_str())) {
+                    continue;
+                }
                 let (ops, lat) = rt.block_on(run(&cluster, write, c, f, seconds));
                 println!(
                     "{name:<14} {op} {c:>3}x{f:<3} {ops:>9.0} ops/s  p50 {:.2} ms  p99 {:.2} ms",

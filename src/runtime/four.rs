@@ -110,8 +110,8 @@ struct Seen {
     latency: Latency,
     uptime_ms: u64,
     tick_ms: u64,
-    /// fsync times (ms) and jobs per group commit.
-    writer: (Latency, Latency),
+    /// fsync times (ms), transactions per group commit, snapshot times (ms).
+    writer: (Latency, Latency, Latency),
 }
 
 fn mode(st: &ServerState<ZooKeeper>, seen: &Seen) -> &'static str {
@@ -220,8 +220,12 @@ fn mntr(st: &ServerState<ZooKeeper>, seen: &Seen) -> String {
         }
         _ => {}
     }
-    let (fsync, batch) = &seen.writer;
-    for (name, s) in [("fsynctime", fsync), ("sync_processor_batch_size", batch)] {
+    let (fsync, batch, snap) = &seen.writer;
+    for (name, s) in [
+        ("fsynctime", fsync),
+        ("sync_processor_batch_size", batch),
+        ("snapshottime", snap),
+    ] {
         out.push_str(&format!(
             "zk_avg_{name}\t{}\nzk_min_{name}\t{}\nzk_max_{name}\t{}\nzk_cnt_{name}\t{}\n\
              zk_sum_{name}\t{}\n",

@@ -503,13 +503,14 @@ impl LogWriter {
                         Err(RecvTimeoutError::Disconnected) => return Ok(()),
                     };
                     let start = Instant::now();
-                    let mut count = 1;
+                    let (mut count, mut txns) = (1, first.txns());
                     let mut done = files.write(first);
                     while done.is_ok() {
                         match rx.try_recv() {
                             Ok((n, job)) => {
                                 upto = n;
                                 count += 1;
+                                txns += job.txns();
                                 done = files.write(job);
                             }
                             Err(_) => break,
@@ -521,7 +522,11 @@ impl LogWriter {
                         return Err(e);
                     }
                     let us = start.elapsed().as_micros() as u64;
-                    stats.commit(count as u64, us);
+                    stats.commit(txns as u64, us);
+                    for (zxid, bytes, us) in files.written_snapshots() {
+                        stats.snapshot(us);
+                        tracing::info!(zxid = %format!("{:#x}", zxid.0), bytes, ms = us / 1000, "snapshot written");
+                    }
                     if us > 50_000 {
                         tracing::warn!(ms = us / 1000, jobs = count, "slow fsync");
                     }

@@ -19,7 +19,7 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -117,13 +117,25 @@ async fn outbound(
                 _ = rd.read(&mut probe) => break,
             };
             let Some(msg) = msg else { break };
-            written += 1;
-            if reorder && written == FAULTY {
-                held = Some(msg);
-                continue;
+            // What else is queued goes out in the same write (one syscall, not one per frame).
+            let mut next = Vec::new();
+            let mut queued = vec![msg];
+            while queued.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(msg) => queued.push(msg),
+                    Err(_) => break,
+                }
             }
-            let next = std::iter::once(msg).chain(held.take());
-            if !write_all(&mut wr, next, (peer, channel, &conn), &peers).await {
+            for msg in queued {
+                written += 1;
+                if reorder && written == FAULTY {
+                    held = Some(msg);
+                    continue;
+                }
+                next.push(msg);
+                next.extend(held.take());
+            }
+            if !write_all(&mut wr, next.into_iter(), (peer, channel, &conn), &peers).await {
                 break;
             }
         }
@@ -151,11 +163,18 @@ async fn outbound(
     }
 }
 
-/// Writes `msgs` to a peer's connection; false when the connection failed. Each message is
-/// logged as written before its bytes go out (a `kill -9` may come between: the trace then
-/// says written of a message the peer never reads, which a broken connection allows, and
-/// never leaves a message read that no line says was written); the rest after a failed write
-/// are logged as dropped.
+/// At most this many queued messages go out in one write.
+const BATCH: usize = 256;
+
+/// A write that has this many bytes goes out before the next message is encoded (a SNAP may
+/// be large on its own; this keeps a batch of small messages from growing without bound).
+const BATCH_BYTES: usize = 256 << 10;
+
+/// Writes `msgs` to a peer's connection, as few writes as [`BATCH_BYTES`] allows; false when
+/// the connection failed. Each message is logged as written before its bytes go out (a
+/// `kill -9` may come between: the trace then says written of a message the peer never reads,
+/// which a broken connection allows, and never leaves a message read that no line says was
+/// written); the rest after a failed write are logged as dropped.
 async fn write_all(
     wr: &mut tokio::net::tcp::OwnedWriteHalf,
     mut msgs: impl Iterator<Item = M>,
@@ -163,16 +182,24 @@ async fn write_all(
     peers: &Peers,
 ) -> bool {
     let ch = || trace::channel_name(channel).to_string();
-    while let Some(msg) = msgs.next() {
-        let frame = encode(&msg);
-        peers.log(|| Record::Wrote {
-            dst: peer,
-            ch: ch(),
-            conn: conn.to_string(),
-            d: trace::digest(&frame[4..]),
-            kind: msg.kind().into(),
-        });
-        if wr.write_all(&frame).await.is_err() {
+    let mut out = Vec::new();
+    loop {
+        let msg = msgs.next();
+        if let Some(msg) = &msg {
+            let start = out.len();
+            encode_into(msg, &mut out);
+            peers.log(|| Record::Wrote {
+                dst: peer,
+                ch: ch(),
+                conn: conn.to_string(),
+                d: trace::digest(&out[start + 4..]),
+                kind: msg.kind().into(),
+            });
+        }
+        if out.len() < BATCH_BYTES && msg.is_some() {
+            continue;
+        }
+        if !out.is_empty() && wr.write_all(&out).await.is_err() {
             for msg in msgs {
                 peers.log(|| Record::Dropped {
                     dst: peer,
@@ -183,8 +210,11 @@ async fn write_all(
             }
             return false;
         }
+        out.clear();
+        if msg.is_none() {
+            return true;
+        }
     }
-    true
 }
 
 /// One of this server's peer ports.
@@ -279,10 +309,18 @@ pub enum PeerError {
 
 /// Encodes `msg` as a peer frame (length, then the message).
 pub fn encode(msg: &M) -> Vec<u8> {
-    let body = postcard::to_stdvec(msg).expect("messages serialize");
-    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-    frame.extend(body);
+    let mut frame = Vec::new();
+    encode_into(msg, &mut frame);
     frame
+}
+
+/// Appends `msg`'s peer frame to `out`.
+fn encode_into(msg: &M, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend([0u8; 4]);
+    postcard::to_io(msg, &mut *out).expect("messages serialize");
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 /// Decodes a frame's body that server `src` sent on `channel`, and lets through only what a
@@ -324,6 +362,8 @@ async fn inbound(
         return Err(PeerError::UnknownServer(src));
     }
     let conn: Arc<str> = from.to_string().into();
+    // Buffered: a batch of frames is read in one syscall, not two per frame.
+    let mut stream = tokio::io::BufReader::with_capacity(64 << 10, stream);
     let result = frames(&mut stream, (src, &conn), port, inbox).await;
     port.peers.log(|| Record::Closed {
         src,
@@ -337,7 +377,7 @@ async fn inbound(
 }
 
 async fn frames(
-    stream: &mut TcpStream,
+    stream: &mut (impl AsyncRead + Unpin),
     (src, conn): (usize, &Arc<str>),
     port: &Port,
     inbox: &Sender<Event>,

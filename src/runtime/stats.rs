@@ -198,22 +198,28 @@ pub struct ClientStats {
 }
 
 /// The log writer's group commits, for `mntr`: how long each write-and-fsync took and how many
-/// jobs it covered (ZooKeeper's `fsynctime` and `sync_processor_batch_size`).
+/// transactions it made durable (ZooKeeper's `fsynctime` and `sync_processor_batch_size`), and
+/// how long each snapshot took to encode, write and fsync (`snapshottime`).
 #[derive(Debug, Default)]
 pub struct WriterStats {
-    inner: Mutex<(Latency, Latency)>,
+    inner: Mutex<(Latency, Latency, Latency)>,
 }
 
 impl WriterStats {
-    /// One group commit of `jobs` jobs took `us` microseconds.
-    pub fn commit(&self, jobs: u64, us: u64) {
+    /// One group commit of `txns` transactions took `us` microseconds.
+    pub fn commit(&self, txns: u64, us: u64) {
         let mut inner = self.inner.lock().expect("stats");
         inner.0.add(us / 1000);
-        inner.1.add(jobs);
+        inner.1.add(txns);
     }
 
-    /// (fsync time in ms, jobs per group commit) so far.
-    pub fn view(&self) -> (Latency, Latency) {
+    /// A snapshot took `us` microseconds.
+    pub fn snapshot(&self, us: u64) {
+        self.inner.lock().expect("stats").2.add(us / 1000);
+    }
+
+    /// (fsync time in ms, transactions per group commit, snapshot time in ms) so far.
+    pub fn view(&self) -> (Latency, Latency, Latency) {
         *self.inner.lock().expect("stats")
     }
 }

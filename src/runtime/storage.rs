@@ -54,6 +54,13 @@ pub struct Job {
     staged: Saved,
 }
 
+impl Job {
+    /// How many transactions the job writes (a rewritten log's count them all).
+    pub fn txns(&self) -> usize {
+        self.pending.txns
+    }
+}
+
 /// The files of a data directory, and what they hold.
 pub struct Files {
     /// `dataDir/version-2`: epochs and snapshots.
@@ -62,6 +69,9 @@ pub struct Files {
     log_dir: PathBuf,
     /// What the disk holds now, in summary.
     saved: Saved,
+    /// The snapshots written since [`Files::written_snapshots`] last asked: (zxid, bytes,
+    /// microseconds to encode, write and fsync).
+    snapshots: Vec<(Zxid, usize, u64)>,
     log: Option<LogFile>,
 }
 
@@ -81,6 +91,8 @@ struct Pending {
     before: Vec<u8>,
     /// Encoded records to append after that.
     append: Vec<u8>,
+    /// How many transactions this job writes (`mntr`'s batch size counts them).
+    txns: usize,
 }
 
 #[derive(Clone, Default)]
@@ -111,6 +123,7 @@ impl DataDir {
             dir,
             log_dir,
             saved: Saved::default(),
+            snapshots: Vec::new(),
             log: None,
         };
         let mut stage = Stage {
@@ -203,6 +216,7 @@ impl Stage {
                 || Some(durable.log[staged.log_len - 1].zxid) == staged.log_last);
         if extends {
             for txn in &durable.log[staged.log_len..] {
+                self.pending.txns += 1;
                 self.pending.append.extend(record::encode(txn));
                 self.log_zxids.push(txn.zxid);
             }
@@ -218,6 +232,7 @@ impl Stage {
             if pending.keep_older && taken_here {
                 pending.before = std::mem::take(&mut pending.append);
             }
+            pending.txns += durable.log.len();
             pending.rewrite = Some((durable.snapshot.clone(), durable.log.to_vec()));
             pending.append.clear();
             self.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
@@ -266,6 +281,11 @@ impl Files {
         Ok(())
     }
 
+    /// The snapshots written since the last call: (zxid, bytes, microseconds).
+    pub fn written_snapshots(&mut self) -> Vec<(Zxid, usize, u64)> {
+        std::mem::take(&mut self.snapshots)
+    }
+
     /// Makes every record appended since the last sync durable (one `fdatasync`).
     pub fn sync(&mut self) -> Result<()> {
         match &mut self.log {
@@ -291,9 +311,12 @@ impl Files {
         let zxid = snapshot.zxid;
         let name = snapshot_name(zxid);
         if !self.dir.join(&name).exists() || zxid != self.saved.snapshot {
+            let start = std::time::Instant::now();
             let mut bytes = record::header().to_vec();
             bytes.extend(record::encode(snapshot));
             write_atomic(&self.dir, &name, &bytes)?;
+            let us = start.elapsed().as_micros() as u64;
+            self.snapshots.push((zxid, bytes.len(), us));
         }
         let mut buf = record::header().to_vec();
         for txn in log {

@@ -200,6 +200,9 @@ fn take_snapshot<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o: &
     let Some(n) = cfg.snap_count else {
         return;
     };
+    if state.durable.log.len() < n.max(1) {
+        return; // not even the whole log would be enough (and this skips a search per step)
+    }
     let committed = state.committed;
     let folded = state.durable.log.partition_point(|t| t.zxid <= committed);
     if folded < n.max(1) {
