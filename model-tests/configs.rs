@@ -96,8 +96,9 @@ fn runtime_bounded_is_exhaustively_safe() {
     // outlives Discovery, nor `heard` reaches back before Broadcast (neither was read there);
     // 1,933,629 until each flow kept its two ports' messages in canonical order
     // (`env::canonical_flows`); 1,483,417 until the log writes were pipelined as the runtime
-    // runs them (`Config::pipelined`).
-    assert_eq!(run.unique_states, 3_066_897);
+    // runs them (`Config::pipelined`); 3,066,897 until the leader gave a learner `syncLimit`
+    // ticks (2 here) to answer a PING: fewer learners dropped within the 4 ticks.
+    assert_eq!(run.unique_states, 1_803_759);
 }
 
 #[test]

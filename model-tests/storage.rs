@@ -20,7 +20,7 @@ fn txn(counter: u32) -> Txn<ZkTxn> {
             op: TxnOp::Create {
                 path: format!("/n{counter}"),
                 // Every third create has null data, which must read back as null.
-                data: (counter % 3 != 0).then(|| vec![counter as u8; 10]),
+                data: (!counter.is_multiple_of(3)).then(|| vec![counter as u8; 10]),
                 acl: Acl::open(),
                 parent_cversion: counter as i32,
                 owner: 0,
@@ -304,4 +304,73 @@ fn a_snapshot_from_the_leader_starts_a_new_chain_and_purge_takes_logs_with_snaps
     .into();
     d.save(&snap).unwrap();
     assert_eq!(files(&dir, "log."), vec!["log.200000009"]);
+}
+
+/// Writes 1..=4, then takes a snapshot at 3 (log [4]) with 5 appended in the same group
+/// commit, as the log writer gets it: the snapshot goes to its own thread, and the log stays
+/// the open one until the writer puts the snapshot in place.
+fn snapshot_in_flight(dir: &Path) -> (DataDir, ZkDurable) {
+    let (mut d, _, _) = DataDir::open(dir, dir).unwrap();
+    let mut durable = durable(4);
+    d.save(&durable).unwrap();
+    durable.snapshot = Snapshot {
+        zxid: Zxid::new(1, 3),
+        state: DataTree::default(),
+    }
+    .into();
+    durable.log.drop_front(3);
+    d.stage.stage(&durable);
+    durable.log.push(txn(5));
+    d.stage.stage(&durable);
+    let job = d.stage.take().expect("staged");
+    d.files.write(job).unwrap();
+    d.files.sync().unwrap();
+    (d, durable)
+}
+
+#[test]
+fn a_crash_while_a_snapshot_is_written_recovers_every_write_from_the_older_one() {
+    // The snapshot vouches for nothing new: until it is in place, the old snapshot and the
+    // log it was taken from (which got 5 too) are the history.
+    let dir = scratch("storage-snapshot-crash");
+    let (d, _) = snapshot_in_flight(&dir);
+    assert!(d.files.snapshotting());
+    assert_eq!(files(&dir, "snapshot."), vec!["snapshot.0"]);
+    drop(d); // a crash: the snapshot is never renamed into place
+    let (_, back, warnings) = DataDir::open(&dir, &dir).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let back = back.unwrap();
+    assert_eq!(back.snapshot.zxid, Zxid::ZERO);
+    assert_eq!(zxids(&back), vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_snapshot_written_on_its_own_thread_takes_its_log_and_the_appends_after_it() {
+    let dir = scratch("storage-snapshot-thread");
+    let (mut d, mut durable) = snapshot_in_flight(&dir);
+    d.files.finish_snapshot(true).unwrap();
+    assert!(!d.files.snapshotting());
+    assert_eq!(
+        files(&dir, "snapshot."),
+        vec!["snapshot.0", "snapshot.100000003"]
+    );
+    assert_eq!(files(&dir, "log."), vec!["log.0", "log.100000003"]);
+    // snapshot.0 by the first save, then this one.
+    let written: Vec<Zxid> = d.files.written_snapshots().iter().map(|w| w.0).collect();
+    assert_eq!(written, vec![Zxid::ZERO, Zxid::new(1, 3)]);
+    // Appends now go to the new snapshot's log.
+    durable.log.push(txn(6));
+    d.save(&durable).unwrap();
+    drop(d);
+    let (_, back, warnings) = DataDir::open(&dir, &dir).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let back = back.unwrap();
+    assert_eq!(back.snapshot.zxid, Zxid::new(1, 3));
+    assert_eq!(zxids(&back), vec![4, 5, 6]);
+    // The older snapshot's log leads to the new one: a damaged new snapshot falls back.
+    damage(&dir.join("version-2/snapshot.100000003"));
+    let (_, back, _) = DataDir::open(&dir, &dir).unwrap();
+    let back = back.unwrap();
+    assert_eq!(back.snapshot.zxid, Zxid::ZERO);
+    assert_eq!(zxids(&back), vec![1, 2, 3, 4, 5, 6]);
 }

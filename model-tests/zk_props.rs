@@ -55,6 +55,7 @@ fn multi() -> impl Strategy<Value = (usize, WriteOp)> {
 /// Every node's parent lists it, counts match, ephemerals have live owners and no children.
 fn well_formed(t: &DataTree) -> Result<(), String> {
     for (p, n) in t.nodes() {
+        let p: &str = p;
         if n.stat.num_children as usize != n.children.len()
             || n.stat.data_length as usize != zabkeeper::zk::data::bytes(&n.data).len()
         {

@@ -409,7 +409,7 @@ where
     let complete = args.max_depth.is_none()
         && args.strategy() != Strategy::Simulation
         && counterexample.is_null()
-        && args.seconds.map_or(true, |s| seconds < s as f64)
+        && args.seconds.is_none_or(|s| seconds < s as f64)
         && checker.is_done();
     json!({
         "model": name,

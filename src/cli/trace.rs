@@ -46,7 +46,7 @@ pub fn render(model: &ZabModel, path: &Path<State, Action>) -> String {
             let _ = writeln!(out, "  initial state:");
         }
         for (s, line) in now.iter().enumerate() {
-            if prev.as_ref().map_or(true, |p| &p[s] != line) {
+            if prev.as_ref().is_none_or(|p| &p[s] != line) {
                 let _ = writeln!(out, "      server {s}: {line}");
             }
         }

@@ -287,6 +287,9 @@ pub fn heartbeat() -> ModelConfig {
     cfg.about = "3 servers from empty disks, PING timers firing at any moment, 1 client write";
     cfg.bounds.max_epoch = 2;
     cfg.server.heartbeats = true;
+    // The leader drops a learner after one unanswered tick: with timers firing at any moment,
+    // every false suspicion of a learner. `runtime-bounded` lets a learner stay silent a tick.
+    cfg.server.sync_limit = 1;
     cfg
 }
 
@@ -429,6 +432,8 @@ pub fn runtime_bounded() -> ModelConfig {
         heartbeats: true,
         pipelined: true,
         election: ElectionMode::Fast,
+        // A learner may leave one PING unanswered for a tick and stay (syncLimit 2).
+        sync_limit: 2,
         ..config(2)
     };
     cfg.bounds.servers = 2;

@@ -37,6 +37,15 @@ pub fn second_round_without_faults(_: &ZabModel, state: &State) -> bool {
         && state.history.votes.iter().any(|&(round, _, _)| round >= 2)
 }
 
+/// An established leader kept a learner whose PING went unanswered through a tick (`syncLimit`
+/// above one): a learner busy for a while is not dropped for it.
+pub fn silent_learner_kept(_: &ZabModel, state: &State) -> bool {
+    live(state).any(|s| {
+        matches!(&s.role, Role::Leading(l)
+            if l.pinged.iter().any(|(p, &ticks)| ticks > 0 && l.synced.contains(p)))
+    })
+}
+
 /// Some leader is bringing a learner in line with TRUNC.
 pub fn synced_by_trunc(_: &ZabModel, state: &State) -> bool {
     sync_in_flight(state, |m| matches!(m, SyncMode::Trunc(_)))

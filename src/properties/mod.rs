@@ -99,6 +99,12 @@ fn witnesses(cfg: &ModelConfig, props: &mut Vec<Property<ZabModel>>) {
             liveness_witnesses::second_round_without_faults,
         ));
     }
+    if cfg.server.heartbeats && cfg.server.sync_limit > 1 {
+        props.push(Property::sometimes(
+            "a learner stays synced through an unanswered tick",
+            liveness_witnesses::silent_learner_kept,
+        ));
+    }
     if cfg.sync_witnesses {
         props.push(Property::sometimes(
             "a learner is synced by TRUNC",

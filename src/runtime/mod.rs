@@ -16,6 +16,7 @@ pub mod node;
 pub mod peer;
 pub mod record;
 pub mod recovery;
+mod snapshot_write;
 pub mod stats;
 pub mod storage;
 pub mod timers;

@@ -488,9 +488,12 @@ impl LogWriter {
             .spawn(move || {
                 let mut purged = Instant::now();
                 loop {
-                    let wait = purge.map_or(Duration::from_secs(3600), |p| {
+                    let mut wait = purge.map_or(Duration::from_secs(3600), |p| {
                         p.every.saturating_sub(purged.elapsed())
                     });
+                    if files.snapshotting() {
+                        wait = wait.min(SNAPSHOT_POLL);
+                    }
                     let (mut upto, first) = match rx.recv_timeout(wait) {
                         Ok(j) => j,
                         Err(RecvTimeoutError::Timeout) => {
@@ -498,9 +501,17 @@ impl LogWriter {
                                 purged = Instant::now();
                                 autopurge(&files, p.retain);
                             }
+                            if let Err(e) = files.finish_snapshot(false) {
+                                tracing::error!(%e, "the log writer failed");
+                                let _ = inbox.send(Event::DiskFailed);
+                                return Err(e);
+                            }
+                            report_snapshots(&mut files, &stats);
                             continue;
                         }
-                        Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                        Err(RecvTimeoutError::Disconnected) => {
+                            return files.finish_snapshot(true);
+                        }
                     };
                     let start = Instant::now();
                     let (mut count, mut txns) = (1, first.txns());
@@ -523,10 +534,7 @@ impl LogWriter {
                     }
                     let us = start.elapsed().as_micros() as u64;
                     stats.commit(txns as u64, us);
-                    for (zxid, bytes, us) in files.written_snapshots() {
-                        stats.snapshot(us);
-                        tracing::info!(zxid = %format!("{:#x}", zxid.0), bytes, ms = us / 1000, "snapshot written");
-                    }
+                    report_snapshots(&mut files, &stats);
                     if us > 50_000 {
                         tracing::warn!(ms = us / 1000, jobs = count, "slow fsync");
                     }
@@ -545,6 +553,18 @@ impl LogWriter {
     fn finish(self) -> Result<(), StorageError> {
         drop(self.jobs);
         self.thread.join().unwrap_or(Err(StorageError::Stopped))
+    }
+}
+
+/// How often the log writer looks whether a snapshot's thread is done when no job comes.
+const SNAPSHOT_POLL: Duration = Duration::from_millis(50);
+
+/// Logs and counts the snapshots put in place since the last call.
+fn report_snapshots(files: &mut Files, stats: &WriterStats) {
+    for (zxid, bytes, us) in files.written_snapshots() {
+        stats.snapshot(us);
+        let zxid = format!("{:#x}", zxid.0);
+        tracing::info!(%zxid, bytes, ms = us / 1000, "snapshot written");
     }
 }
 

@@ -58,12 +58,21 @@ pub fn header() -> [u8; HEADER_LEN] {
 
 /// Encodes one record of the current format.
 pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    let body = postcard::to_stdvec(value).expect("in-memory values serialize");
+    let (prefix, body) = encode_parts(value);
     let mut out = Vec::with_capacity(body.len() + 8);
-    out.extend((body.len() as u32).to_be_bytes());
-    out.extend(crc32fast::hash(&body).to_be_bytes());
+    out.extend(prefix);
     out.extend(body);
     out
+}
+
+/// One record of the current format as its length-and-checksum prefix and its body, to be
+/// written one after the other (a snapshot's body is large: no copy).
+pub fn encode_parts<T: serde::Serialize>(value: &T) -> ([u8; 8], Vec<u8>) {
+    let body = postcard::to_stdvec(value).expect("in-memory values serialize");
+    let mut prefix = [0u8; 8];
+    prefix[..4].copy_from_slice(&(body.len() as u32).to_be_bytes());
+    prefix[4..].copy_from_slice(&crc32fast::hash(&body).to_be_bytes());
+    (prefix, body)
 }
 
 /// How a sequence of records ends.
@@ -119,11 +128,7 @@ pub fn decode_all<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<(Vec<T
     let (format, start) = format_of(bytes)?;
     let mut out = Vec::new();
     let mut at = start;
-    let zeros = |from: usize| {
-        bytes
-            .get(from..)
-            .map_or(true, |r| r.iter().all(|&b| b == 0))
-    };
+    let zeros = |from: usize| bytes.get(from..).is_none_or(|r| r.iter().all(|&b| b == 0));
     let end = |at: usize, torn: bool| End {
         valid: at as u64,
         torn,

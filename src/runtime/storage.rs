@@ -14,12 +14,15 @@
 //! [`DataDir::save`] writes only what changed since the last save: new log entries are
 //! appended; a log that is not an extension of the saved one (a TRUNC, a SNAP) is rewritten.
 //! A snapshot the server takes itself keeps the log it was taken from, so that recovery
-//! ([`super::recovery`]) can fall back to an older snapshot; a snapshot received from the
-//! leader (SNAP) starts a new chain. `autopurge` removes old snapshots with their logs.
+//! ([`super::recovery`]) can fall back to an older snapshot, and is written on a thread of its
+//! own while appends go on ([`super::snapshot_write`]); a snapshot received from the leader
+//! (SNAP) starts a new chain, written at once. `autopurge` removes old snapshots with their
+//! logs.
 
 use super::files::{io_err, log_name, names, snapshot_name, Result};
 pub use super::files::{StorageError, ZkDurable};
 use super::record::{self, Format};
+use super::snapshot_write::{tmp_path, InFlight, Written};
 use crate::zab::{Epoch, Snapshot, Txn, Zxid};
 use crate::zk::{DataTree, ZkTxn};
 use std::fs::{self, File, OpenOptions};
@@ -73,6 +76,8 @@ pub struct Files {
     /// microseconds to encode, write and fsync).
     snapshots: Vec<(Zxid, usize, u64)>,
     log: Option<LogFile>,
+    /// A snapshot taken here, being written by its own thread.
+    snapshotting: Option<InFlight>,
 }
 
 /// A snapshot and the whole log after it, to be written afresh.
@@ -86,6 +91,9 @@ struct Pending {
     rewrite: Option<Rewrite>,
     /// Whether the older snapshots' logs still lead to the rewritten snapshot.
     keep_older: bool,
+    /// The rewrite is a snapshot taken from the current log, which holds every record of the
+    /// rewritten log too (`before` included): it may be written while appends go on.
+    taken_here: bool,
     /// Encoded records for the current log, to write before the rewrite (the entries up to a
     /// snapshot taken in the same batch).
     before: Vec<u8>,
@@ -125,7 +133,9 @@ impl DataDir {
             saved: Saved::default(),
             snapshots: Vec::new(),
             log: None,
+            snapshotting: None,
         };
+        d.remove_tmp()?;
         let mut stage = Stage {
             staged: Saved::default(),
             pending: Pending::default(),
@@ -182,12 +192,13 @@ impl DataDir {
         self.stage.dirty()
     }
 
-    /// Writes what was staged and makes it durable.
+    /// Writes what was staged and makes it durable (a snapshot in place too).
     pub fn commit(&mut self) -> Result<()> {
         if let Some(job) = self.stage.take() {
             self.files.write(job)?;
         }
-        self.files.sync()
+        self.files.sync()?;
+        self.files.finish_snapshot(true)
     }
 
     /// `autopurge`: see [`Files::purge`].
@@ -229,8 +240,15 @@ impl Stage {
             let first = pending.rewrite.is_none();
             let taken_here = zxid != staged.snapshot && self.log_zxids.binary_search(&zxid).is_ok();
             pending.keep_older = !fresh && first && (zxid == staged.snapshot || taken_here);
-            if pending.keep_older && taken_here {
+            pending.taken_here = pending.keep_older && taken_here;
+            if pending.taken_here {
+                // The current log gets everything: what was staged for it, and the entries of
+                // this save past the last staged one (the snapshot's log holds them too).
                 pending.before = std::mem::take(&mut pending.append);
+                let last = self.log_zxids.last().copied();
+                for txn in durable.log.iter().filter(|t| Some(t.zxid) > last) {
+                    pending.before.extend(record::encode(txn));
+                }
             }
             pending.txns += durable.log.len();
             pending.rewrite = Some((durable.snapshot.clone(), durable.log.to_vec()));
@@ -266,13 +284,19 @@ impl Files {
             write_atomic(&self.dir, "acceptedEpoch", accepted.to_string().as_bytes())?;
             write_atomic(&self.dir, "currentEpoch", current.to_string().as_bytes())?;
         }
+        self.finish_snapshot(pending.rewrite.is_some())?;
         if !pending.before.is_empty() {
             self.append(self.saved.snapshot, &pending.before)?;
         }
         if let Some((snapshot, log)) = pending.rewrite {
-            // What went to the current log must be durable before it closes.
-            self.sync()?;
-            self.rewrite(&snapshot, &log, pending.keep_older)?;
+            if pending.taken_here && self.log.is_some() {
+                let base = self.saved.snapshot;
+                self.snapshotting = Some(InFlight::start(&self.dir, base, snapshot, &log)?);
+            } else {
+                // What went to the current log must be durable before it closes.
+                self.sync()?;
+                self.rewrite(&snapshot, &log, pending.keep_older)?;
+            }
         }
         if !pending.append.is_empty() {
             self.append(staged.snapshot, &pending.append)?;
@@ -296,8 +320,65 @@ impl Files {
 
     fn append(&mut self, zxid: Zxid, records: &[u8]) -> Result<()> {
         let log = self.log.as_mut().expect("an open log");
-        debug_assert_eq!(log.path, self.log_dir.join(log_name(zxid)));
+        let open = match &mut self.snapshotting {
+            Some(snap) if snap.zxid == zxid => {
+                snap.append(records);
+                snap.base
+            }
+            _ => zxid,
+        };
+        debug_assert_eq!(log.path, self.log_dir.join(log_name(open)));
         log.append(records)
+    }
+
+    /// Whether a snapshot is being written by its own thread.
+    pub fn snapshotting(&self) -> bool {
+        self.snapshotting.is_some()
+    }
+
+    /// Puts the snapshot being written into place once its thread is done (waiting for it if
+    /// `wait`): the records after it become its log, written durably, then the snapshot is
+    /// renamed into place and its log becomes the open one.
+    pub fn finish_snapshot(&mut self, wait: bool) -> Result<()> {
+        match &self.snapshotting {
+            Some(snap) if wait || snap.done() => {}
+            _ => return Ok(()),
+        }
+        let snap = self.snapshotting.take().expect("a snapshot in flight");
+        let Written {
+            zxid,
+            tail,
+            bytes,
+            start,
+        } = snap.wait()?;
+        // The old log closes with everything durable (an older snapshot's fallback needs it).
+        self.sync()?;
+        let name = log_name(zxid);
+        write_atomic(&self.log_dir, &name, &tail)?;
+        let path = self.dir.join(snapshot_name(zxid));
+        fs::rename(tmp_path(&self.dir, zxid), &path).map_err(io_err(&path))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&self.dir))?;
+        if let Some(old) = self.log.take() {
+            let _ = old.file.set_len(old.end);
+        }
+        self.log = Some(LogFile::open(self.log_path(zxid), tail.len() as u64)?);
+        self.snapshots
+            .push((zxid, bytes, start.elapsed().as_micros() as u64));
+        self.remove_stale(zxid, true)
+    }
+
+    /// Removes snapshots left half written (`snapshot.<zxid>.tmp`) by a crash.
+    fn remove_tmp(&self) -> Result<()> {
+        for entry in fs::read_dir(&self.dir).map_err(io_err(&self.dir))? {
+            let path = entry.map_err(io_err(&self.dir))?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| n.starts_with("snapshot.") && n.ends_with(".tmp")) {
+                let _ = fs::remove_file(&path);
+            }
+        }
+        Ok(())
     }
 
     /// A new snapshot or a log that diverged: write the snapshot (if new) and a fresh log;

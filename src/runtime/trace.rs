@@ -262,7 +262,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Bytes of `hex`, if it is hex.
 pub fn unhex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())

@@ -27,7 +27,7 @@ pub fn check(logs: &Logs) -> Result<usize, Rejection> {
                 } => {
                     vouching += 1;
                     let needed = saves.iter().rev().find(|&&s| s <= *n);
-                    if let Some(&needed) = needed.filter(|&&s| durable.map_or(true, |d| d < s)) {
+                    if let Some(&needed) = needed.filter(|&&s| durable.is_none_or(|d| d < s)) {
                         let covered = durable.map_or("none yet".to_string(), |d| d.to_string());
                         let reason = format!(
                             "server {} sent {kind} (step {n}) to server {dst} before the save of \

@@ -115,7 +115,7 @@ impl Props {
         own.extend(
             extra
                 .into_iter()
-                .filter(|t| last.map_or(true, |z| t.zxid > z)),
+                .filter(|t| last.is_none_or(|z| t.zxid > z)),
         );
         self.own = own;
         let mapped = self.server(after)?;

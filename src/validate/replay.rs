@@ -125,10 +125,10 @@ impl Replay<'_> {
                 None => true,
             };
             if ready {
-                if best.map_or(true, |(a, _)| *at < a) {
+                if best.is_none_or(|(a, _)| *at < a) {
                     best = Some((*at, i));
                 }
-            } else if waiting.map_or(true, |(a, ..)| *at < a) {
+            } else if waiting.is_none_or(|(a, ..)| *at < a) {
                 waiting = Some((*at, i, proc.lines[l].no));
             }
         }
@@ -395,7 +395,7 @@ fn recoverable(before: &Process, saves: &[(u64, ZkDurable)]) -> Vec<ZkDurable> {
         .or_else(|| before.recovered.clone());
     let later = saves
         .iter()
-        .filter(|(n, _)| fsynced.map_or(true, |f| *n > f))
+        .filter(|(n, _)| fsynced.is_none_or(|f| *n > f))
         .map(|(_, d)| d.clone());
     covered.into_iter().chain(later).collect()
 }

@@ -1,15 +1,18 @@
 //! Heartbeats (ZooKeeper's `PING` every tick): how a leader notices a silent learner and a
 //! follower a silent leader when no connection reset tells them.
 //!
-//! On each tick an established leader drops every synced learner that did not answer the last
-//! PING (closing its connection), goes back to election if it no longer has a quorum, and
-//! otherwise pings the rest. A follower in Broadcast that heard no PING since its last tick goes
+//! On each tick an established leader drops every synced learner whose PING has gone
+//! unanswered for `syncLimit` ticks (closing its connection; ZooKeeper's `LearnerHandler.synced()`
+//! gives a learner until the tick of its last answer plus `syncLimit`), goes back to election
+//! if it no longer has a quorum, and otherwise pings every learner that answered. A learner
+//! busy for a while (writing a large snapshot, a long fsync) is not dropped for it. A follower in Broadcast that heard no PING since its last tick goes
 //! back to election (UPTODATE counts as hearing from it); with FLE, a follower still in
 //! Discovery sends FOLLOWERINFO again after a tenth of a tick and goes back to election after a
 //! further tick, as ZooKeeper's learner that retries and then cannot connect to its leader. In the model a timer
 //! may fire at any moment, so a tick stands for any delay:
 //! the heartbeat model checks that false suspicions never break safety. A learner has at most
-//! one PING outstanding, which keeps the state space finite.
+//! one PING outstanding and its unanswered ticks stop at `syncLimit`, which keeps the state
+//! space finite.
 
 use super::election::go_looking;
 use super::state::{FollowerPhase, Following, Phase, Role, ServerState};
@@ -51,14 +54,17 @@ pub fn arm_discovery<S: Service>(cfg: &Config, o: &mut Out<S>) {
     }
 }
 
-/// The established leader pings every synced learner and starts a new round.
+/// The established leader pings every synced learner without a PING outstanding and sets
+/// its next tick.
 pub fn leader_ping<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     let Role::Leading(leading) = &mut st.role else {
         return;
     };
-    leading.heard.clear();
     for &learner in &leading.synced {
-        send(o, learner, Msg::Ping);
+        if let std::collections::btree_map::Entry::Vacant(e) = leading.pinged.entry(learner) {
+            e.insert(0);
+            send(o, learner, Msg::Ping);
+        }
     }
     arm(cfg, true, o);
 }
@@ -101,13 +107,21 @@ pub fn process_tick<S: Service>(cfg: &Config, state: &mut Cow<ServerState<S>>, o
     }
 }
 
-/// The established leader's tick: drop the learners that did not answer the last PING, then
-/// ping the rest, or go back to election without a quorum.
+/// The established leader's tick: one more unanswered tick for every outstanding PING; drop
+/// the learners silent for `syncLimit` ticks, then ping those that answered, or go back to
+/// election without a quorum.
 fn leader_tick<S: Service>(cfg: &Config, st: &mut ServerState<S>, o: &mut Out<S>) {
     let Some(leading) = st.leading_mut() else {
         return;
     };
-    let silent: Vec<usize> = leading.synced.difference(&leading.heard).copied().collect();
+    let limit = cfg.sync_limit.max(1);
+    let mut silent = Vec::new();
+    for (&learner, ticks) in leading.pinged.iter_mut() {
+        *ticks += 1;
+        if *ticks >= limit {
+            silent.push(learner);
+        }
+    }
     for learner in silent {
         leading.forget(learner);
         send(o, learner, Msg::Disconnected);
@@ -159,13 +173,13 @@ pub fn process_ping<S: Service>(state: &mut Cow<ServerState<S>>, src: usize, o: 
             }
             send(o, src, Msg::Ping);
         }
-        Role::Leading(l) if l.synced.contains(&src) && !l.heard.contains(&src) => {
+        Role::Leading(l) if l.pinged.contains_key(&src) => {
             state
                 .to_mut()
                 .leading_mut()
                 .expect("leading")
-                .heard
-                .insert(src);
+                .pinged
+                .remove(&src);
         }
         _ => {}
     }

@@ -117,7 +117,7 @@ pub struct Config {
     /// durations only for the runtime; the model fires any set timer at any moment.
     pub tick: std::time::Duration,
     /// ZooKeeper's `syncLimit`: ticks a follower waits for its leader's PING before it gives
-    /// up.
+    /// up, and ticks the leader waits for a learner's answer to one before it drops it.
     pub sync_limit: u32,
     /// ZooKeeper's `snapCount`: committed transactions in the log before the server folds them
     /// into a snapshot (None: never, as in the models).

@@ -191,8 +191,9 @@ pub struct Leading {
     pub ackld: BTreeSet<usize>,
     /// Outstanding proposals and who acknowledged each (self included).
     pub acks: BTreeMap<Zxid, BTreeSet<usize>>,
-    /// Learners that answered PING since the last tick (heartbeats only).
-    pub heard: BTreeSet<usize>,
+    /// Synced learners with a PING outstanding, and how many ticks it has been unanswered
+    /// (heartbeats only; a synced learner missing here has answered its last PING).
+    pub pinged: BTreeMap<usize, u32>,
 }
 
 impl Leading {
@@ -222,7 +223,7 @@ impl Leading {
         self.ackepoch.remove(&learner);
         self.synced.remove(&learner);
         self.ackld.remove(&learner);
-        self.heard.remove(&learner);
+        self.pinged.remove(&learner);
     }
 }
 

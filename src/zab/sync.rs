@@ -89,7 +89,7 @@ pub fn leader_sync_learner<S: Service>(
     if cfg.heartbeats {
         // Its ACKEPOCH is word from it: the next tick must not count it as silent before it
         // has had a PING to answer.
-        leading.heard.insert(learner);
+        leading.pinged.remove(&learner);
     }
     send(
         o,

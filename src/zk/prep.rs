@@ -77,7 +77,7 @@ impl<'a> Overlay<'a> {
         };
         for t in pending
             .iter()
-            .filter(|t| path.map_or(true, |p| touches(&t.op.op, p)))
+            .filter(|t| path.is_none_or(|p| touches(&t.op.op, p)))
         {
             apply(&mut v, t.zxid.0 as i64, &t.op, &t.op.op, &mut Vec::new());
         }

@@ -9,6 +9,7 @@ use super::stat::Stat;
 use super::tree::{DataTree, Store, Trigger};
 use super::watch::{EventType, WatchKind};
 use serde::{Deserialize, Serialize};
+use std::ops::Bound;
 
 /// A read request.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -125,7 +126,7 @@ fn count_below(tree: &DataTree, at: &str) -> i32 {
         format!("{at}/")
     };
     tree.nodes()
-        .range(prefix.clone()..)
+        .range::<_, str>((Bound::Included(prefix.as_str()), Bound::Unbounded))
         .take_while(|(p, _)| p.starts_with(&prefix))
         .count() as i32
 }

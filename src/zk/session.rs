@@ -219,7 +219,7 @@ pub(crate) fn session_closed(h: &mut Host<ZooKeeper>, a: &Applied) {
         .conns
         .iter()
         .filter(|(_, c)| {
-            c.session == a.session && !c.queue.front().is_some_and(|f| f.op == op::CLOSE_SESSION)
+            c.session == a.session && c.queue.front().is_none_or(|f| f.op != op::CLOSE_SESSION)
         })
         .map(|(id, _)| *id)
         .collect();
@@ -277,6 +277,6 @@ fn empty_containers(tree: &DataTree, now_ms: i64) -> Vec<String> {
                 _ => false,
             }
         })
-        .map(|(p, _)| p.clone())
+        .map(|(p, _)| p.to_string())
         .collect()
 }

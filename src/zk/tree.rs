@@ -15,6 +15,7 @@ use super::watch::EventType;
 use crate::zab::{StateMachine, Txn};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// One znode.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -90,10 +91,17 @@ pub struct Applied {
 /// A watch trigger: something happened at a path.
 pub type Trigger = (EventType, String);
 
+/// The nodes of a tree by full path, in a persistent map (`imbl`'s B-tree): a copy of the
+/// tree, which is what a snapshot is, shares every node and every part of the map that did not
+/// change since. Taking a snapshot is O(1), not a copy of a million nodes on the actor's thread,
+/// and it costs memory only for what changes after it. Encoded as the map of paths to nodes it
+/// was before (the snapshot format is unchanged).
+pub type Nodes = imbl::OrdMap<Arc<str>, Arc<Node>>;
+
 /// The replicated tree: nodes by full path, live sessions, and a running digest.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DataTree {
-    nodes: BTreeMap<String, Node>,
+    nodes: Nodes,
     sessions: BTreeMap<i64, i32>,
     ephemerals: BTreeMap<i64, BTreeSet<String>>,
     digest: u64,
@@ -112,7 +120,7 @@ impl DataTree {
     /// `/zookeeper/config` (read-only) nodes.
     pub fn new(extended_types: bool) -> DataTree {
         let mut t = DataTree {
-            nodes: BTreeMap::new(),
+            nodes: Nodes::new(),
             sessions: BTreeMap::new(),
             ephemerals: BTreeMap::new(),
             digest: 0,
@@ -165,7 +173,7 @@ impl DataTree {
     }
 
     /// Every node, by path.
-    pub fn nodes(&self) -> &BTreeMap<String, Node> {
+    pub fn nodes(&self) -> &Nodes {
         &self.nodes
     }
 
@@ -210,13 +218,15 @@ fn node_hash(path: &str, n: &Node) -> u64 {
 
 impl Store for DataTree {
     fn node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
     }
 
     fn update(&mut self, path: &str, f: impl FnOnce(&mut Node)) -> bool {
         let Some(n) = self.nodes.get_mut(path) else {
             return false;
         };
+        // Copies the node only if a snapshot still shares it.
+        let n = Arc::make_mut(n);
         self.digest = self.digest.wrapping_sub(node_hash(path, n));
         f(n);
         n.stat.data_length = super::data::bytes(&n.data).len() as i32;
@@ -236,13 +246,13 @@ impl Store for DataTree {
                 .insert(path.to_string());
         }
         self.digest = self.digest.wrapping_add(node_hash(path, &node));
-        if let Some(old) = self.nodes.insert(path.to_string(), node) {
+        if let Some(old) = self.nodes.insert(Arc::from(path), Arc::new(node)) {
             self.digest = self.digest.wrapping_sub(node_hash(path, &old));
         }
     }
 
     fn remove(&mut self, path: &str) -> Option<Node> {
-        let node = self.nodes.remove(path)?;
+        let node = Arc::unwrap_or_clone(self.nodes.remove(path)?);
         self.digest = self.digest.wrapping_sub(node_hash(path, &node));
         let owner = node.stat.ephemeral_owner;
         if let Some(set) = self.ephemerals.get_mut(&owner) {
