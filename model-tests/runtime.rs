@@ -123,6 +123,53 @@ fn standalone_server_keeps_acknowledged_writes_across_a_restart() {
 }
 
 #[test]
+fn snapshots_taken_every_snap_count_are_put_in_place_reported_and_recovered() {
+    // snapCount=10: the committed transactions are folded into a snapshot every ten, written
+    // on its own thread while the log goes on; mntr counts each one put in place.
+    use crate::zk_wire::four;
+    let (cfg, dir) = standalone_cfg("snapshots", "snapCount=10\n4lw.commands.whitelist=mntr\n");
+    let node = Node::start(&cfg, &dir);
+    let addr = node.running.client_addr;
+    let mut c = Client::connect(addr, Duration::from_secs(10));
+    for i in 0..35 {
+        assert_eq!(c.create(&format!("/s{i}"), b"v"), Code::Ok as i32);
+    }
+    let count = || {
+        let mntr = four(addr, "mntr");
+        let v = mntr
+            .lines()
+            .find_map(|l| l.strip_prefix("zk_cnt_snapshottime\t"));
+        v.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    };
+    // The empty directory's first snapshot, then three taken here (36 transactions with the
+    // createSession).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while count() < 4 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(count() >= 4, "{}", four(addr, "mntr"));
+    let names: Vec<String> = std::fs::read_dir(dir.join("data/version-2"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let snapshots = names.iter().filter(|n| n.starts_with("snapshot.")).count();
+    assert!(snapshots >= 4, "{names:?}");
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    drop(c);
+    node.stop();
+    let node = Node::start(&cfg, &dir);
+    let mut c = Client::connect(addr, Duration::from_secs(10));
+    for i in 0..35 {
+        assert_eq!(
+            c.get(&format!("/s{i}")).as_deref(),
+            Some(&b"v"[..]),
+            "/s{i}"
+        );
+    }
+    node.stop();
+}
+
+#[test]
 fn three_servers_replicate_and_elect_a_new_leader_when_one_stops() {
     // ZAB over TCP: a write through any server is read on the others (after sync of its own
     // session order: each client reads through its own server); stopping one server leaves

@@ -9,12 +9,31 @@ use zabkeeper::jute::codec;
 use zabkeeper::jute::proto::{op, ConnectRequest, ReplyFrame, Request, RequestFrame, Response};
 use zabkeeper::zk::{Acl, CreateMode};
 
-/// A fresh directory under the system's temp dir.
+/// A fresh directory for this test run, `<temp>/zabkeeper-tests/<pid>/<name>`. A run's
+/// directories stay for a look after a failure; the first call of a run removes those of
+/// earlier runs whose process is gone.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zabkeeper-{name}-{}", std::process::id()));
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    let root = std::env::temp_dir().join("zabkeeper-tests");
+    SWEEP.call_once(|| sweep(&root));
+    let dir = root.join(std::process::id().to_string()).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Removes the scratch directories of test runs that are no longer running.
+fn sweep(root: &std::path::Path) {
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let pid = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok());
+        let running = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !running {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Not a ZooKeeper code: the connection closed before the reply.
