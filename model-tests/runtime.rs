@@ -110,14 +110,17 @@ fn standalone_server_keeps_acknowledged_writes_across_a_restart() {
     assert_eq!(c.create("/n0", b"v"), Code::NodeExists as i32);
     drop(c);
     node.stop();
-    let node = Node::start(&cfg, &dir);
-    let mut c = Client::connect(addr, Duration::from_secs(10));
-    for i in 0..20 {
-        assert_eq!(
-            c.get(&format!("/n{i}")).as_deref(),
-            Some(&b"v"[..]),
-            "/n{i}"
-        );
+    restart_and_read(&cfg, &dir, "/n", 20);
+}
+
+/// Starts the stopped server of `cfg` again and reads `<prefix>0` to `<prefix><n-1>` back
+/// (each created with the value `v`).
+fn restart_and_read(cfg: &str, dir: &Path, prefix: &str, n: usize) {
+    let node = Node::start(cfg, dir);
+    let mut c = Client::connect(node.running.client_addr, Duration::from_secs(10));
+    for i in 0..n {
+        let path = format!("{prefix}{i}");
+        assert_eq!(c.get(&path).as_deref(), Some(&b"v"[..]), "{path}");
     }
     node.stop();
 }
@@ -157,16 +160,7 @@ fn snapshots_taken_every_snap_count_are_put_in_place_reported_and_recovered() {
     assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
     drop(c);
     node.stop();
-    let node = Node::start(&cfg, &dir);
-    let mut c = Client::connect(addr, Duration::from_secs(10));
-    for i in 0..35 {
-        assert_eq!(
-            c.get(&format!("/s{i}")).as_deref(),
-            Some(&b"v"[..]),
-            "/s{i}"
-        );
-    }
-    node.stop();
+    restart_and_read(&cfg, &dir, "/s", 35);
 }
 
 #[test]

@@ -522,3 +522,34 @@ fn containers_are_removed_only_when_empty() {
     );
     assert_eq!(zk.write(s, &[], dc("/c")), OpResult::Deleted);
 }
+
+#[test]
+fn the_session_tick_s_index_of_containers_and_ttl_nodes_follows_the_tree_and_its_encoding() {
+    // The leader's session tick looks only at the nodes that may expire (DT's containers and
+    // TTL nodes), indexed as they are created and deleted, and rebuilt when a tree is read
+    // back from its encoding (a snapshot), which does not carry the index.
+    let mut zk = Zk::with_extended(true);
+    let s = zk.session();
+    zk.create(s, "/c", CreateMode::Container);
+    zk.create(s, "/c/k", CreateMode::Persistent);
+    zk.create(s, "/p", CreateMode::Persistent);
+    zk.create(s, "/e", CreateMode::Ephemeral);
+    let ttl = WriteOp::Create {
+        path: "/t".into(),
+        data: Some(vec![]),
+        acl: Acl::open(),
+        mode: CreateMode::PersistentWithTtl,
+        ttl: 100,
+    };
+    zk.write(s, &[], ttl);
+    let paths =
+        |t: &DataTree| -> Vec<String> { t.maybe_expiring().map(|(p, _)| p.to_string()).collect() };
+    assert_eq!(paths(&zk.tree), vec!["/c", "/t"]);
+    let bytes = postcard::to_stdvec(&zk.tree).unwrap();
+    let back: DataTree = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, zk.tree, "the index is rebuilt");
+    assert_eq!(paths(&back), vec!["/c", "/t"]);
+    let dc = WriteOp::DeleteContainer { path: "/t".into() };
+    assert_eq!(zk.write(s, &[], dc), OpResult::Deleted);
+    assert_eq!(paths(&zk.tree), vec!["/c"]);
+}

@@ -267,8 +267,7 @@ pub fn on_session_tick(h: &mut Host<ZooKeeper>) {
 /// delivered (`now_ms`; 0, as in the models, never expires a TTL node).
 fn empty_containers(tree: &DataTree, now_ms: i64) -> Vec<String> {
     use super::stat::NodeKind;
-    tree.nodes()
-        .iter()
+    tree.maybe_expiring()
         .filter(|(_, n)| {
             let childless = n.children.is_empty();
             match NodeKind::of(n.stat.ephemeral_owner, tree.extended_types) {

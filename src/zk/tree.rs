@@ -100,6 +100,7 @@ pub type Nodes = imbl::OrdMap<Arc<str>, Arc<Node>>;
 
 /// The replicated tree: nodes by full path, live sessions, and a running digest.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(from = "Fields")]
 pub struct DataTree {
     nodes: Nodes,
     sessions: BTreeMap<i64, i32>,
@@ -107,6 +108,47 @@ pub struct DataTree {
     digest: u64,
     /// Whether TTL nodes are enabled (`zookeeper.extendedTypesEnabled`).
     pub extended_types: bool,
+    /// The nodes that may be containers or TTL nodes (by their owner's encoding), which the
+    /// leader's session tick checks, so that it need not scan every node. Derived from `nodes`:
+    /// not encoded, rebuilt when a tree is read.
+    #[serde(skip)]
+    expiring: BTreeSet<Arc<str>>,
+}
+
+/// A tree as encoded (the fields of [`DataTree`] but its index).
+#[derive(Deserialize)]
+struct Fields {
+    nodes: Nodes,
+    sessions: BTreeMap<i64, i32>,
+    ephemerals: BTreeMap<i64, BTreeSet<String>>,
+    digest: u64,
+    extended_types: bool,
+}
+
+impl From<Fields> for DataTree {
+    fn from(f: Fields) -> DataTree {
+        let expiring = f
+            .nodes
+            .iter()
+            .filter(|(_, n)| may_expire(n.stat.ephemeral_owner))
+            .map(|(p, _)| p.clone())
+            .collect();
+        DataTree {
+            nodes: f.nodes,
+            sessions: f.sessions,
+            ephemerals: f.ephemerals,
+            digest: f.digest,
+            extended_types: f.extended_types,
+            expiring,
+        }
+    }
+}
+
+/// Whether a node owned by `owner` may be a container or a TTL node (whether TTL nodes are
+/// enabled or not: the session tick decides with [`super::stat::NodeKind::of`]).
+fn may_expire(owner: i64) -> bool {
+    use super::stat::{CONTAINER_OWNER, EXTENDED_MASK};
+    owner == CONTAINER_OWNER || owner & EXTENDED_MASK == EXTENDED_MASK
 }
 
 impl Default for DataTree {
@@ -125,6 +167,7 @@ impl DataTree {
             ephemerals: BTreeMap::new(),
             digest: 0,
             extended_types,
+            expiring: BTreeSet::new(),
         };
         // ZooKeeper creates the root and its reserved nodes with empty (not null) data.
         let open = Node {
@@ -175,6 +218,14 @@ impl DataTree {
     /// Every node, by path.
     pub fn nodes(&self) -> &Nodes {
         &self.nodes
+    }
+
+    /// The nodes that may be containers or TTL nodes, by path (a superset: their owner's
+    /// encoding says so, whether TTL nodes are enabled or not).
+    pub fn maybe_expiring(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.expiring
+            .iter()
+            .filter_map(|p| Some((&**p, self.nodes.get(&**p)?.as_ref())))
     }
 
     /// Applies a transaction at `zxid`, returning the reply's result and the watch triggers.
@@ -246,7 +297,13 @@ impl Store for DataTree {
                 .insert(path.to_string());
         }
         self.digest = self.digest.wrapping_add(node_hash(path, &node));
-        if let Some(old) = self.nodes.insert(Arc::from(path), Arc::new(node)) {
+        let key: Arc<str> = Arc::from(path);
+        if may_expire(owner) {
+            self.expiring.insert(key.clone());
+        } else {
+            self.expiring.remove(path);
+        }
+        if let Some(old) = self.nodes.insert(key, Arc::new(node)) {
             self.digest = self.digest.wrapping_sub(node_hash(path, &old));
         }
     }
@@ -254,6 +311,7 @@ impl Store for DataTree {
     fn remove(&mut self, path: &str) -> Option<Node> {
         let node = Arc::unwrap_or_clone(self.nodes.remove(path)?);
         self.digest = self.digest.wrapping_sub(node_hash(path, &node));
+        self.expiring.remove(path);
         let owner = node.stat.ephemeral_owner;
         if let Some(set) = self.ephemerals.get_mut(&owner) {
             set.remove(path);
