@@ -18,8 +18,9 @@
 //! connection so that no client back-off is measured.
 //!
 //! Fill: with `ZK_BENCH_FILL=<n>` and `ZK_BENCH_TARGET`, it creates `n` znodes of 100 bytes
-//! under `/scale` (a thousand parents `/scale/p<k>`, children `/scale/p<k>/n<i>`) with the
-//! clients and requests in flight above, and reports how long that took (benches/scale.sh).
+//! under `/scale` (`ZK_BENCH_PARENTS` parents `/scale/p<k>`, a thousand by default, children
+//! `/scale/p<k>/n<i>`) with the clients and requests in flight above, and reports how long that
+//! took (benches/scale.sh).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -144,13 +145,13 @@ async fn run(
     (all.len() as f64 / secs, all)
 }
 
-/// Creates `n` znodes of 100 bytes under `/scale`, `clients` sessions with `inflight` creates
-/// each; returns the creates per second.
-async fn fill(cluster: &str, n: u64, clients: u64, inflight: u64) -> f64 {
+/// Creates `n` znodes of 100 bytes under `parents` parents in `/scale`, `clients` sessions
+/// with `inflight` creates each; returns the creates per second.
+async fn fill(cluster: &str, n: u64, (clients, inflight): (u64, u64), parents: u64) -> f64 {
     let addrs: Vec<&str> = cluster.split(',').collect();
     let setup = connect(cluster).await;
     let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-    let parents = n.clamp(1, 1000);
+    let parents = parents.clamp(1, n.max(1));
     let _ = setup.create("/scale", b"", &opts).await;
     for k in 0..parents {
         let _ = setup.create(&format!("/scale/p{k}"), b"", &opts).await;
@@ -272,7 +273,8 @@ fn main() {
     ) {
         let n: u64 = n.parse().expect("ZK_BENCH_FILL: a number of znodes");
         let start = Instant::now();
-        let rate = rt.block_on(fill(&cluster, n, clients, inflight));
+        let parents = env("ZK_BENCH_PARENTS", 1000);
+        let rate = rt.block_on(fill(&cluster, n, (clients, inflight), parents));
         println!(
             "fill: {n} znodes of 100 bytes in {:.1} s ({rate:.0} creates/s)",
             start.elapsed().as_secs_f64()

@@ -27,8 +27,11 @@ pub struct Node {
     pub acl: Vec<Acl>,
     /// Its metadata (`dataLength` and `numChildren` kept current).
     pub stat: Stat,
-    /// The names of its children.
-    pub children: BTreeSet<String>,
+    /// The names of its children, in a persistent set (`imbl`): copying a node (for a
+    /// snapshot that still shares it, or into the leader's view of its pending proposals) is
+    /// O(1) however many children it has, and a change copies only the part it touches.
+    /// Encoded as the sorted sequence of names a `BTreeSet` was.
+    pub children: imbl::OrdSet<String>,
 }
 
 /// Where the transaction rules read and write nodes and sessions.
@@ -485,7 +488,7 @@ fn create<S: Store>(
         data: data.clone(),
         acl: acl.to_vec(),
         stat,
-        children: BTreeSet::new(),
+        children: imbl::OrdSet::new(),
     };
     s.insert(path, node);
     quota::created(s, path, data);
