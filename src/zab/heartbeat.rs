@@ -2,17 +2,18 @@
 //! follower a silent leader when no connection reset tells them.
 //!
 //! On each tick an established leader drops every synced learner whose PING has gone
-//! unanswered for `syncLimit` ticks (closing its connection; ZooKeeper's `LearnerHandler.synced()`
-//! gives a learner until the tick of its last answer plus `syncLimit`), goes back to election
-//! if it no longer has a quorum, and otherwise pings every learner that answered. A learner
-//! busy for a while (writing a large snapshot, a long fsync) is not dropped for it. A follower in Broadcast that heard no PING since its last tick goes
+//! unanswered for `syncLimit` ticks (closing its connection; ZooKeeper's
+//! `LearnerHandler.synced()` gives a learner until the tick of its last answer plus
+//! `syncLimit`), goes back to election if it no longer has a quorum, and otherwise pings every
+//! learner that answered. A learner busy for a while (writing a large snapshot, a long fsync)
+//! is not dropped for it. A follower in Broadcast that heard no PING since its last tick goes
 //! back to election (UPTODATE counts as hearing from it); with FLE, a follower still in
-//! Discovery sends FOLLOWERINFO again after a tenth of a tick and goes back to election after a
-//! further tick, as ZooKeeper's learner that retries and then cannot connect to its leader. In the model a timer
-//! may fire at any moment, so a tick stands for any delay:
-//! the heartbeat model checks that false suspicions never break safety. A learner has at most
-//! one PING outstanding and its unanswered ticks stop at `syncLimit`, which keeps the state
-//! space finite.
+//! Discovery sends FOLLOWERINFO again after a tenth of a tick and goes back to election after
+//! a further tick, as ZooKeeper's learner that retries and then cannot connect to its leader.
+//! In the model a timer may fire at any moment, so a tick stands for any delay: the heartbeat
+//! model checks that false suspicions never break safety. A learner has at most one PING
+//! outstanding and its unanswered ticks stop at `syncLimit`, which keeps the state space
+//! finite.
 
 use super::election::go_looking;
 use super::state::{FollowerPhase, Following, Phase, Role, ServerState};
