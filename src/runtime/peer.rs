@@ -364,7 +364,21 @@ async fn inbound(
     let conn: Arc<str> = from.to_string().into();
     // Buffered: a batch of frames is read in one syscall, not two per frame.
     let mut stream = tokio::io::BufReader::with_capacity(64 << 10, stream);
-    let result = frames(&mut stream, (src, &conn), port, inbox).await;
+    let late = (port.peers.faults == Some(Break::LateCommit) && channel == Channel::Quorum)
+        .then(|| late_queue(inbox.clone()));
+    let result = frames(
+        &mut stream,
+        (src, &conn),
+        port,
+        inbox,
+        late.as_ref().map(|l| &l.0),
+    )
+    .await;
+    if let Some((tx, task)) = late {
+        // The connection's end comes after the commits still held.
+        drop(tx);
+        let _ = task.await;
+    }
     port.peers.log(|| Record::Closed {
         src,
         ch: trace::channel_name(channel).into(),
@@ -376,11 +390,31 @@ async fn inbound(
     result
 }
 
+/// The `late-commit` fault: COMMITs reach the actor `LATE` after they arrived, in their
+/// order, while the messages after them (a SYNC's answer among them) pass at once.
+const LATE: Duration = Duration::from_millis(30);
+
+type Late = UnboundedSender<(tokio::time::Instant, Event)>;
+
+fn late_queue(inbox: Sender<Event>) -> (Late, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = unbounded_channel::<(tokio::time::Instant, Event)>();
+    let task = tokio::spawn(async move {
+        while let Some((at, event)) = rx.recv().await {
+            tokio::time::sleep_until(at).await;
+            if inbox.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    (tx, task)
+}
+
 async fn frames(
     stream: &mut (impl AsyncRead + Unpin),
     (src, conn): (usize, &Arc<str>),
     port: &Port,
     inbox: &Sender<Event>,
+    late: Option<&Late>,
 ) -> Result<(), PeerError> {
     let channel = port.channel;
     let duplicate = port.peers.faults == Some(Break::Duplicate) && channel == Channel::Quorum;
@@ -416,6 +450,10 @@ async fn frames(
                 conn: conn.clone(),
                 digest,
             };
+            if let (Some(late), Msg::Commit(_)) = (late, &msg) {
+                let _ = late.send((tokio::time::Instant::now() + LATE, event));
+                continue;
+            }
             if inbox.send(event).is_err() {
                 return Ok(());
             }

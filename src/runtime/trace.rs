@@ -17,10 +17,12 @@
 //! Lines are written with one `write` each to a file opened for appending, so a `kill -9`
 //! loses none that was written; the loop writes a step's line before it stages its save.
 //!
-//! `ZABKEEPER_BREAK` switches on one deliberate runtime fault, to show the validator rejects
-//! it: `duplicate` (a peer connection hands one frame to the actor twice), `reorder` (a peer
-//! connection writes two messages in swapped order) or `ack-before-fsync` (the loop sends a
-//! batch's messages before it fsyncs). Never set it outside tests.
+//! `ZABKEEPER_BREAK` switches on one deliberate runtime fault, to show the validator (or the
+//! fault harness, `faults/`) rejects it: `duplicate` (a peer connection hands one frame to the
+//! actor twice), `reorder` (a peer connection writes two messages in swapped order),
+//! `ack-before-fsync` (the loop sends a batch's messages before it fsyncs) or `late-commit`
+//! (a peer connection delays COMMITs and lets what follows them pass). Never set it outside
+//! tests.
 
 use crate::zab::msg::Channel;
 use crate::zab::Msg;
@@ -180,6 +182,10 @@ pub enum Break {
     /// The loop sends every message at once, without waiting for the saves the durability rule
     /// makes it wait for.
     AckBeforeFsync,
+    /// A connection from a peer hands COMMITs to the actor late, letting the messages behind
+    /// them pass: a follower answers a `sync` before it applied what the leader committed
+    /// first (for the fault harness: its reads after `sync` go stale).
+    LateCommit,
 }
 
 impl Break {
@@ -189,6 +195,7 @@ impl Break {
             "duplicate" => Some(Break::Duplicate),
             "reorder" => Some(Break::Reorder),
             "ack-before-fsync" => Some(Break::AckBeforeFsync),
+            "late-commit" => Some(Break::LateCommit),
             _ => None,
         }
     }
