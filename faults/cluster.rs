@@ -256,6 +256,29 @@ impl Cluster {
             .collect()
     }
 
+    /// Every running server's threads' stacks, in `s<i>/stacks.txt` (with gdb, where it is
+    /// installed): what a server that stopped making progress was doing.
+    pub fn dump_stacks(&self) {
+        for s in &self.servers {
+            if let Some(c) = &s.child {
+                if let Ok(out) = Command::new("timeout")
+                    .args([
+                        "60",
+                        "gdb",
+                        "-p",
+                        &c.id().to_string(),
+                        "-batch",
+                        "-ex",
+                        "thread apply all bt",
+                    ])
+                    .output()
+                {
+                    let _ = std::fs::write(s.dir.join("stacks.txt"), out.stdout);
+                }
+            }
+        }
+    }
+
     /// Kills every server.
     pub fn stop(&mut self) {
         for i in 1..=self.servers.len() {

@@ -219,6 +219,16 @@ fn one(
         std::thread::sleep(Duration::from_millis(200));
         zxids = cluster_guard.zxids();
     }
+    if findings.iter().any(|f| f.kind == "no-recovery")
+        || zxids
+            .iter()
+            .map(|(_, z)| z)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 1
+    {
+        cluster_guard.dump_stacks();
+    }
     let crashes = cluster_guard.crashes.clone();
     drop(cluster_guard);
     let ops = rec.take();

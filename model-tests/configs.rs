@@ -81,8 +81,10 @@ fn heartbeat_is_exhaustively_safe() {
     // BFS and DFS agree since the ghost counts each server's timers (`env::timer_counts`:
     // stateright's fingerprint could not tell which server held a timer, and skipped states;
     // the figures were 7,141,309 BFS / 7,160,216 DFS, then 6,709,643 / 6,722,995 once the
-    // follower's phases carried their own fields, docs/model-checking.md).
-    assert_eq!(run.unique_states, 6_996_924);
+    // follower's phases carried their own fields, docs/model-checking.md); 6,996,924 until an
+    // established leader gave a joining learner only `syncLimit` ticks to send its ACKEPOCH
+    // (found by faults/: a learner gone silent while joining counted toward the quorum).
+    assert_eq!(run.unique_states, 7_749_736);
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod cli;
 mod compat;
 mod configs;
 mod durability;
+mod heartbeat;
 mod interop;
 mod jute;
 mod peer_boundary;

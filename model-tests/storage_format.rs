@@ -225,3 +225,24 @@ fn records_have_the_bytes_docs_storage_md_describes() {
     assert_eq!(back, vec![multi]);
     assert_eq!((end.valid, end.torn), (file.len() as u64, false));
 }
+
+#[test]
+fn a_snapshot_claiming_more_nodes_than_it_holds_is_refused_without_reserving_them() {
+    // Found by fuzz/: a snapshot record (or a SNAP from a peer) whose map of nodes claims 2^40
+    // entries. imbl's own deserializer reserved them all first (an allocation failure aborts
+    // the server); the tree reads entries one by one, so this is a plain decoding error.
+    let mut body = vec![0x05]; // zxid 5
+    let mut count: u64 = 1 << 40;
+    while count >= 0x80 {
+        body.push((count as u8) | 0x80);
+        count >>= 7;
+    }
+    body.push(count as u8);
+    body.extend(b"\x01/"); // one path, then the input ends
+    let mut file = record::header().to_vec();
+    file.extend((body.len() as u32).to_be_bytes());
+    file.extend(crc32fast::hash(&body).to_be_bytes());
+    file.extend(&body);
+    let got = record::decode_all::<zabkeeper::zab::Snapshot<zabkeeper::zk::DataTree>>(&file);
+    assert!(got.is_err(), "a snapshot cut short must not decode");
+}

@@ -29,6 +29,12 @@ pub fn leader_process_followerinfo<S: Service>(
     // A new connection from this learner replaces any earlier one.
     leading.forget(src);
     leading.cepoch.insert(src, accepted_epoch);
+    if cfg.heartbeats && leading.phase() == Phase::Broadcast {
+        // An established leader waits `syncLimit` ticks for its ACKEPOCH, as for the answer to a
+        // PING: a learner that left silently in the middle of joining (its connection half
+        // open) must not count toward the leader's quorum for ever (found by faults/).
+        leading.pinged.insert(src, 0);
+    }
     match leading.new_epoch() {
         Some(epoch) => send(o, src, Msg::LeaderInfo { epoch }),
         None => leader_try_decide_epoch(cfg, st, o),

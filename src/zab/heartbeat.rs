@@ -5,7 +5,12 @@
 //! unanswered for `syncLimit` ticks (closing its connection; ZooKeeper's
 //! `LearnerHandler.synced()` gives a learner until the tick of its last answer plus
 //! `syncLimit`), goes back to election if it no longer has a quorum, and otherwise pings every
-//! learner that answered. A learner busy for a while (writing a large snapshot, a long fsync)
+//! learner that answered. A learner that sent FOLLOWERINFO to an established leader has
+//! `syncLimit` ticks to send its ACKEPOCH, counted the same way (ZooKeeper gives a joining
+//! learner `initLimit` + `syncLimit` ticks for its whole sync; the sync itself is then watched
+//! by PING): without that, a learner that left in the middle of joining, its connection half
+//! open behind a partition, kept counting toward the leader's quorum for ever, and the leader
+//! never stepped down (the fault harness found it, docs/reliability.md). A learner busy for a while (writing a large snapshot, a long fsync)
 //! is not dropped for it. A follower in Broadcast that heard no PING since its last tick goes
 //! back to election (UPTODATE counts as hearing from it); with FLE, a follower still in
 //! Discovery sends FOLLOWERINFO again after a tenth of a tick and goes back to election after
@@ -174,7 +179,9 @@ pub fn process_ping<S: Service>(state: &mut Cow<ServerState<S>>, src: usize, o: 
             }
             send(o, src, Msg::Ping);
         }
-        Role::Leading(l) if l.pinged.contains_key(&src) => {
+        // Only a synced learner's answer counts: a joining one must send its ACKEPOCH (an
+        // answer to an old PING, late on a connection it has since left, proves nothing).
+        Role::Leading(l) if l.pinged.contains_key(&src) && l.synced.contains(&src) => {
             state
                 .to_mut()
                 .leading_mut()

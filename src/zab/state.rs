@@ -191,7 +191,8 @@ pub struct Leading {
     pub ackld: BTreeSet<usize>,
     /// Outstanding proposals and who acknowledged each (self included).
     pub acks: BTreeMap<Zxid, BTreeSet<usize>>,
-    /// Synced learners with a PING outstanding, and how many ticks it has been unanswered
+    /// Synced learners with a PING outstanding, and joining learners (FOLLOWERINFO received
+    /// once established, no ACKEPOCH yet), with how many ticks they have been silent
     /// (heartbeats only; a synced learner missing here has answered its last PING).
     pub pinged: BTreeMap<usize, u32>,
 }

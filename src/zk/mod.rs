@@ -12,6 +12,7 @@ pub mod code;
 pub mod data;
 pub mod jute_map;
 pub mod path;
+pub mod persistent;
 pub mod prep;
 pub mod quota;
 pub mod read;

@@ -31,6 +31,7 @@ pub struct Node {
     /// snapshot that still shares it, or into the leader's view of its pending proposals) is
     /// O(1) however many children it has, and a change copies only the part it touches.
     /// Encoded as the sorted sequence of names a `BTreeSet` was.
+    #[serde(deserialize_with = "super::persistent::set")]
     pub children: imbl::OrdSet<String>,
 }
 
@@ -121,6 +122,7 @@ pub struct DataTree {
 /// A tree as encoded (the fields of [`DataTree`] but its index).
 #[derive(Deserialize)]
 struct Fields {
+    #[serde(deserialize_with = "super::persistent::map")]
     nodes: Nodes,
     sessions: BTreeMap<i64, i32>,
     ephemerals: BTreeMap<i64, BTreeSet<String>>,
