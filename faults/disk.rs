@@ -136,3 +136,40 @@ pub fn fault(c: &mut Cluster, v: usize, d: Damage, rng: &mut Rng, log: &dyn Fn(S
         }
     }
 }
+
+/// The filler that makes a small disk full.
+const FILLER: &str = "zz-filler";
+
+/// Fills the filesystem of `data` up with a file of zeros; says how much it took.
+pub fn fill(data: &Path) -> String {
+    use std::io::Write;
+    let Ok(mut f) = std::fs::File::create(data.join(FILLER)) else {
+        return "could not create the filler".into();
+    };
+    let chunk = vec![0u8; 1 << 20];
+    let mut written = 0usize;
+    while f.write_all(&chunk).is_ok() {
+        written += chunk.len();
+    }
+    // Whatever part of the last chunk fits.
+    let page = vec![0u8; 4096];
+    while f.write_all(&page).is_ok() {
+        written += page.len();
+    }
+    format!("{} MiB written, now full", written >> 20)
+}
+
+/// Removes the filler, if any.
+pub fn unfill(data: &Path) {
+    let _ = std::fs::remove_file(data.join(FILLER));
+}
+
+/// The last warning or error server `dir` logged.
+pub fn last_words(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    text.lines()
+        .rev()
+        .find(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains("error"))
+        .map(|l| l.split_once(": ").map_or(l, |(_, m)| m).to_string())
+        .unwrap_or_else(|| "nothing logged".into())
+}

@@ -43,12 +43,14 @@ pub enum Nemesis {
     CutLog,
     /// A follower's data removed, then restarted empty.
     Wipe,
+    /// A server's disk (a 64 MiB tmpfs in this nemesis's runs) filled up for 3-5 s.
+    FullDisk,
     /// Each fault drawn from all of the above.
     Mix,
 }
 
 impl Nemesis {
-    pub const ALL: [Nemesis; 17] = [
+    pub const ALL: [Nemesis; 18] = [
         Nemesis::None,
         Nemesis::KillLeader,
         Nemesis::KillRandom,
@@ -65,6 +67,7 @@ impl Nemesis {
         Nemesis::FlipSnapshot,
         Nemesis::CutLog,
         Nemesis::Wipe,
+        Nemesis::FullDisk,
         Nemesis::Mix,
     ];
 
@@ -86,6 +89,7 @@ impl Nemesis {
             Nemesis::FlipSnapshot => "flip-snapshot",
             Nemesis::CutLog => "cut-log",
             Nemesis::Wipe => "wipe",
+            Nemesis::FullDisk => "full-disk",
             Nemesis::Mix => "mix",
         }
     }
@@ -233,6 +237,13 @@ fn fault(n: Nemesis, cluster: &Mutex<Cluster>, rng: &mut Rng, log: &dyn Fn(Strin
             disk::fault(&mut c, v, d, rng, log);
             Duration::from_millis(500)
         }
+        Nemesis::FullDisk => {
+            let v = random(rng);
+            let what = disk::fill(&c.servers[v - 1].dir.join("data"));
+            c.may_exit.insert(v);
+            log(format!("fill the disk of {v}: {what}"));
+            cut
+        }
         Nemesis::OneWay => {
             let from = leader.unwrap_or_else(|| random(rng));
             let to = (from + rng.below(count as u64 - 1) as usize) % count + 1;
@@ -247,11 +258,20 @@ fn fault(n: Nemesis, cluster: &Mutex<Cluster>, rng: &mut Rng, log: &dyn Fn(Strin
 pub fn heal(cluster: &Mutex<Cluster>, log: &dyn Fn(String)) {
     let mut c = cluster.lock().unwrap();
     let _ = c.net.heal();
+    for s in &c.servers {
+        disk::unfill(&s.dir.join("data"));
+    }
     let mut done: Vec<String> = c
         .exited()
         .iter()
-        .map(|(i, st)| format!("server {i} had exited ({st})"))
+        .map(|(i, st)| {
+            format!(
+                "server {i} had exited ({st}): {}",
+                disk::last_words(&c.servers[i - 1].dir)
+            )
+        })
         .collect();
+    c.may_exit.clear();
     for i in 1..=c.servers.len() {
         if c.servers[i - 1].paused {
             c.resume(i);

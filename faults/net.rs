@@ -14,12 +14,47 @@ static MADE: Mutex<Made> = Mutex::new(Made {
     namespaces: Vec::new(),
     links: Vec::new(),
     pids: Vec::new(),
+    mounts: Vec::new(),
 });
 
 struct Made {
     namespaces: Vec<String>,
     links: Vec<String>,
     pids: Vec<u32>,
+    mounts: Vec<String>,
+}
+
+/// Mounts a tmpfs of `mib` MiB on `dir` (a small disk that can fill up), unmounted at cleanup.
+pub fn mount_small_disk(dir: &std::path::Path, mib: u32) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let d = dir.display().to_string();
+    sh(
+        None,
+        &[
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={mib}m"),
+            "tmpfs",
+            &d,
+        ],
+    )?;
+    MADE.lock().unwrap().mounts.push(d);
+    Ok(())
+}
+
+/// Unmounts the small disks under `dir` (after their servers stopped).
+pub fn unmount_under(dir: &std::path::Path) {
+    let prefix = dir.display().to_string();
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    let (mine, rest): (Vec<String>, Vec<String>) =
+        made.mounts.drain(..).partition(|m| m.starts_with(&prefix));
+    made.mounts = rest;
+    drop(made);
+    for m in mine {
+        let _ = Command::new("umount").args(["-l", &m]).output();
+    }
 }
 
 /// Records a server process to kill at cleanup.
@@ -43,6 +78,9 @@ pub fn cleanup() {
     }
     for link in made.links.drain(..) {
         let _ = Command::new("ip").args(["link", "del", &link]).output();
+    }
+    for m in made.mounts.drain(..) {
+        let _ = Command::new("umount").args(["-l", &m]).output();
     }
     for ns in made.namespaces.drain(..) {
         let _ = Command::new("ip").args(["netns", "del", &ns]).output();

@@ -131,7 +131,8 @@ fn one(
     if let Some(b) = &cfg.broken {
         env.push(("ZABKEEPER_BREAK".to_string(), b.clone()));
     }
-    let cluster = Cluster::start(net, dir, env)?;
+    let small = (n == Nemesis::FullDisk).then_some(64);
+    let cluster = Cluster::start(net, dir, env, small)?;
     cluster.await_serving(Duration::from_secs(30))?;
     let conns: Vec<String> = (1..=cfg.servers)
         .map(|i| cluster.connect_string(i))
