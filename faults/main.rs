@@ -60,6 +60,11 @@ pub struct Campaign {
     /// Run the servers broken (ZABKEEPER_BREAK): the harness must then report violations.
     #[arg(long = "break")]
     pub broken: Option<String>,
+    /// Make `kill -9` a power cut (ZABKEEPER_POWER_CUT): a server's log appends reach its
+    /// file only when their fsync returns, each fsync taking this many milliseconds, so a
+    /// killed server loses what it had not fsynced.
+    #[arg(long, value_name = "MS")]
+    pub power_cut: Option<u64>,
     /// Configurations the linearizability checker explores per key before it gives up.
     #[arg(long, default_value_t = 2_000_000)]
     pub budget: usize,
@@ -146,31 +151,61 @@ fn main() {
     }
     let mut failed = run::campaign(&campaign, &pairs) > 0;
     if !is_campaign {
+        failed |= run::campaign(&power_cut(&campaign, None), &POWER_CUT_SAMPLE) > 0;
         failed |= !broken_server_caught(&campaign);
     }
     net::cleanup();
     std::process::exit(i32::from(failed));
 }
 
-/// The sample's last part: servers broken with `late-commit` (a follower answers `sync`
-/// before it applied what was committed first) must be caught. The stale read needs a client
-/// on the leader (the client library shuffles its servers), so up to three short runs.
+/// The sample's power cuts: every server killed at once, each losing what it had not fsynced.
+const POWER_CUT_SAMPLE: [(Workload, Nemesis); 1] = [(Workload::Register, Nemesis::KillAll)];
+
+/// `base` with kill -9 made a power cut (5 ms fsyncs), its servers broken with `broken`.
+fn power_cut(base: &Campaign, broken: Option<&str>) -> Campaign {
+    let sub = broken.unwrap_or("power-cut");
+    Campaign {
+        power_cut: Some(5),
+        broken: broken.map(str::to_string),
+        seconds: base.seconds,
+        out: base.out.clone().map(|o| o.join(sub)),
+        ..Campaign::parse_from(["faults campaign"])
+    }
+}
+
+/// The sample's last part: broken servers must be caught, each within three short runs.
+/// `late-commit` (a follower answers `sync` before it applied what was committed first): the
+/// stale read needs a client on the leader (the client library shuffles its servers).
+/// `ack-before-fsync` (ACKs and the leader's own vote leave before the log write is durable)
+/// under power cuts: every server killed at once loses the acknowledged writes none of them
+/// had fsynced.
 fn broken_server_caught(base: &Campaign) -> bool {
-    let cfg = Campaign {
+    let late = Campaign {
         broken: Some("late-commit".into()),
         seconds: 10,
-        out: base.out.clone().map(|o| o.join("broken")),
+        out: base.out.clone().map(|o| o.join("late-commit")),
         ..Campaign::parse_from(["faults campaign"])
     };
-    for attempt in 1..=3 {
-        println!(
-            "faults: servers broken with late-commit, attempt {attempt}: a violation is expected"
-        );
-        if run::campaign(&cfg, &[(Workload::Set, Nemesis::None)]) > 0 {
-            println!("faults: the broken servers were caught");
-            return true;
+    let early = Campaign {
+        seconds: 15,
+        ..power_cut(base, Some("ack-before-fsync"))
+    };
+    let runs = [
+        (late, (Workload::Set, Nemesis::None)),
+        (early, (Workload::Register, Nemesis::KillAll)),
+    ];
+    runs.iter().all(|(cfg, pair)| {
+        let name = cfg.broken.as_deref().unwrap_or_default();
+        for attempt in 1..=3 {
+            println!(
+                "faults: servers broken with {name}, attempt {attempt}: a violation is expected"
+            );
+            if run::campaign(cfg, &[*pair]) > 0 {
+                println!("faults: the servers broken with {name} were caught");
+                return true;
+            }
         }
-    }
-    eprintln!("faults: three runs against servers broken with late-commit found nothing");
-    false
+        eprintln!("faults: three runs against servers broken with {name} found nothing");
+        false
+    })
 }

@@ -18,8 +18,8 @@ pub enum Nemesis {
     KillRandom,
     /// `kill -9` of a majority (the leader among them when it is chosen).
     KillMajority,
-    /// `kill -9` of every server at once (the ensemble's power cut, except that the kernel
-    /// keeps what was written and not yet fsynced).
+    /// `kill -9` of every server at once (the ensemble's power cut with `--power-cut`;
+    /// without it the kernel keeps what was written and not yet fsynced).
     KillAll,
     /// SIGSTOP of the leader for longer than the session timeout, then SIGCONT.
     PauseLeader,

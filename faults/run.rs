@@ -131,6 +131,9 @@ fn one(
     if let Some(b) = &cfg.broken {
         env.push(("ZABKEEPER_BREAK".to_string(), b.clone()));
     }
+    if let Some(ms) = cfg.power_cut {
+        env.push(("ZABKEEPER_POWER_CUT".to_string(), ms.to_string()));
+    }
     let small = (n == Nemesis::FullDisk).then_some(64);
     let cluster = Cluster::start(net, dir, env, small)?;
     cluster.await_serving(Duration::from_secs(30))?;

@@ -465,6 +465,22 @@ struct LogFile {
     allocated: u64,
     /// Records were appended since the last `sync_data`.
     unsynced: bool,
+    /// Under [`power_cut_fsync`]: the appended records not yet in the file, which start at
+    /// `end - held.len()`.
+    held: Vec<u8>,
+}
+
+/// The fault harness's disk (`ZABKEEPER_POWER_CUT=<ms>`, tests only): a log append reaches the
+/// file only when its fsync returns, and an fsync takes that many milliseconds, so that a
+/// `kill -9` loses what was not fsynced, as a machine's power cut loses the page cache (the
+/// kernel would otherwise keep what a killed process wrote). Epoch files and snapshots are
+/// fsynced before they are renamed into place, so they need no such care.
+fn power_cut_fsync() -> Option<std::time::Duration> {
+    static DELAY: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    *DELAY.get_or_init(|| {
+        let ms = std::env::var("ZABKEEPER_POWER_CUT").ok()?.parse().ok()?;
+        Some(std::time::Duration::from_millis(ms))
+    })
 }
 
 impl LogFile {
@@ -484,6 +500,7 @@ impl LogFile {
             end,
             allocated,
             unsynced: false,
+            held: Vec::new(),
         })
     }
 
@@ -497,9 +514,13 @@ impl LogFile {
             self.file.set_len(size).map_err(io_err(&self.path))?;
             self.allocated = size;
         }
-        self.file
-            .write_all_at(records, self.end)
-            .map_err(io_err(&self.path))?;
+        if power_cut_fsync().is_some() {
+            self.held.extend_from_slice(records);
+        } else {
+            self.file
+                .write_all_at(records, self.end)
+                .map_err(io_err(&self.path))?;
+        }
         self.end = need;
         self.unsynced = true;
         Ok(())
@@ -507,6 +528,15 @@ impl LogFile {
 
     /// Makes the appended records durable.
     fn sync(&mut self) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        if let Some(delay) = power_cut_fsync().filter(|_| self.unsynced) {
+            std::thread::sleep(delay);
+            let at = self.end - self.held.len() as u64;
+            self.file
+                .write_all_at(&self.held, at)
+                .map_err(io_err(&self.path))?;
+            self.held.clear();
+        }
         if self.unsynced {
             self.file.sync_data().map_err(io_err(&self.path))?;
             self.unsynced = false;
