@@ -38,6 +38,14 @@ fn service_model_keeps_zookeeper_s_guarantees_in_read_only_mode() {
 }
 
 #[test]
+fn service_model_keeps_zookeeper_s_guarantees_for_a_pipelining_session() {
+    // Client A sends create, versioned set and read of /a at once (the server forwards the
+    // writes without waiting for commits, the read waits for them); B reads /a; a crash at any
+    // moment. A's answers are its script's, in order; the histories stay consistent.
+    assert_eq!(check(ServiceConfig::pipelined()), 4_289_709);
+}
+
+#[test]
 fn the_service_model_draws_its_runs_as_sequence_diagrams() {
     // A run of the first enabled action, twenty times: the explorer's picture of it has a
     // line per server and client and an arrow per delivery.

@@ -125,3 +125,87 @@ proptest! {
         prop_assert_eq!(piped.tree.digest(), stepped.tree.digest());
     }
 }
+
+/// One step of a leader's life for [`kept_record_prepares_as_the_rebuilt_view`].
+#[derive(Clone, Debug)]
+enum Step {
+    /// A write from session 0 or 1 is prepared and left pending.
+    Propose(usize, WriteOp),
+    /// The oldest `n` pending proposals commit.
+    Commit(usize),
+    /// A new epoch: this server leads again, its pending proposals after the first `n`
+    /// truncated away (the new epoch's leader never had them; the first `n` it keeps, still
+    /// pending).
+    NewEpoch(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => multi().prop_map(|(s, op)| Step::Propose(s, op)),
+        3 => (0..4usize).prop_map(Step::Commit),
+        1 => (0..3usize).prop_map(Step::NewEpoch),
+    ]
+}
+
+/// A quota on `/a` (a count of 3, hard with enforceQuota) as zkCli's `setquota` makes it.
+fn with_quota(zk: &mut crate::zk_tree::Zk, s: i64) {
+    use crate::zk_tree::create_op;
+    for (p, d) in [
+        ("/zookeeper/quota/a", &b""[..]),
+        ("/zookeeper/quota/a/zookeeper_limits", b"count=3,bytes=-1"),
+        ("/zookeeper/quota/a/zookeeper_stats", b"count=0,bytes=0"),
+    ] {
+        zk.write(s, &[], create_op(p, d, Acl::open(), CreateMode::Persistent));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// The leader's kept record of its pending proposals (`zk::outstanding`, carried from one
+    /// proposal to the next, trimmed as they commit, started afresh in a new epoch) prepares
+    /// every request exactly as the view rebuilt from the pending log does.
+    #[test]
+    fn kept_record_prepares_as_the_rebuilt_view(
+        steps in proptest::collection::vec(step(), 0..40),
+        enforce in any::<bool>(),
+        quota in any::<bool>(),
+    ) {
+        use zabkeeper::zab::{Txn, Zxid};
+        use zabkeeper::zk::outstanding::Outstanding;
+        use zabkeeper::zk::{prepare, prepare_outstanding, WriteRequest};
+        let (mut zk, sessions) = setup();
+        if quota {
+            with_quota(&mut zk, sessions[0]);
+        }
+        let mut memo = Outstanding::default();
+        let (mut epoch, mut counter) = (1u64, 0u64);
+        for step in steps {
+            match step {
+                Step::Propose(s, op) => {
+                    counter += 1;
+                    let zxid = Zxid(epoch << 32 | counter);
+                    let req = WriteRequest { session: sessions[s], cxid: 0, auth: vec![], op };
+                    let time = 1000 + counter as i64;
+                    let z = zxid.0 as i64;
+                    let rebuilt = prepare(&zk.tree, &zk.pending, z, time, &req, enforce);
+                    memo.catch_up(&zk.tree, &zk.pending, zxid);
+                    let kept = prepare_outstanding(&zk.tree, &memo, z, time, &req, enforce);
+                    prop_assert_eq!(&kept, &rebuilt);
+                    zk.pending.push(Txn { zxid, op: kept });
+                }
+                Step::Commit(n) => {
+                    let n = n.min(zk.pending.len());
+                    for t in zk.pending.drain(..n) {
+                        zk.tree.apply_txn(t.zxid.0 as i64, &t.op);
+                    }
+                }
+                Step::NewEpoch(n) => {
+                    zk.pending.truncate(n);
+                    epoch += 1;
+                    counter = 0;
+                }
+            }
+        }
+    }
+}

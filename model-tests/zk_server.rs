@@ -115,6 +115,116 @@ fn pg_fifo_client_order_and_read_your_writes() {
 }
 
 #[test]
+fn a_session_s_writes_are_pipelined_and_its_reads_wait_for_them() {
+    // As ZooKeeper's FollowerRequestProcessor, a follower forwards each write of a session as
+    // it arrives, without waiting for the commit of the one before; a read waits until the
+    // session's earlier writes have committed, and a write after the read waits until the read
+    // is answered, so the read sees exactly the writes sent before it.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 2);
+    let frames = [
+        create(1, "/a", CreateMode::Persistent),
+        set(2, "/a", b"v2"),
+        set(3, "/a", b"v3"),
+        get(4, "/a", false),
+        set(5, "/a", b"v5"),
+    ];
+    for f in frames {
+        c.queue
+            .push_back((CLIENT, 2, Msg::Client(ClientMsg::Request(f))));
+    }
+    for _ in 0..5 {
+        c.deliver_one();
+    }
+    let forwarded = |c: &Cluster| {
+        c.queue
+            .iter()
+            .filter(|(src, dst, m)| (*src, *dst) == (2, 0) && matches!(m, Msg::Request(_)))
+            .count()
+    };
+    assert_eq!(
+        forwarded(&c),
+        3,
+        "the three writes before the read go to the leader at once"
+    );
+    assert!(
+        c.take(CLIENT).is_empty(),
+        "nothing is answered before a commit"
+    );
+    c.run();
+    let r = replies(&c.take(CLIENT));
+    assert_eq!(
+        r.iter().map(|r| r.xid).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert!(r.iter().all(|r| r.err == 0), "{r:?}");
+    assert!(
+        matches!(&r[3].body, Response::GetData(d, st) if d.as_deref() == Some(&b"v3"[..]) && st.version == 2),
+        "{:?}",
+        r[3]
+    );
+    assert_eq!(
+        r[3].zxid, r[2].zxid,
+        "the read is answered before the next write is sent"
+    );
+    assert!(r[0].zxid < r[1].zxid && r[1].zxid < r[2].zxid && r[2].zxid < r[4].zxid);
+    identical_trees(&c);
+}
+
+#[test]
+fn a_sync_and_a_close_session_are_not_pipelined_past() {
+    // A sync is answered after everything the leader proposed before it: the writes after it
+    // wait for its answer. Nothing is sent on after a closeSession.
+    let mut c = Cluster::new(3);
+    session(&mut c, CLIENT, 1);
+    let sync = RequestFrame {
+        xid: 2,
+        op: op::SYNC,
+        body: Request::Path("/".into()),
+    };
+    let close = RequestFrame {
+        xid: 4,
+        op: op::CLOSE_SESSION,
+        body: Request::Empty,
+    };
+    for f in [
+        create(1, "/s", CreateMode::Persistent),
+        sync,
+        set(3, "/s", b"v3"),
+        close,
+        set(5, "/s", b"v5"),
+    ] {
+        c.queue
+            .push_back((CLIENT, 1, Msg::Client(ClientMsg::Request(f))));
+    }
+    for _ in 0..5 {
+        c.deliver_one();
+    }
+    let to_leader: Vec<&str> = c
+        .queue
+        .iter()
+        .filter(|(src, dst, m)| (*src, *dst) == (1, 0) && m.kind().starts_with("REQUEST"))
+        .map(|(_, _, m)| m.kind())
+        .collect();
+    assert_eq!(
+        to_leader,
+        ["REQUEST"],
+        "only the create goes out before the sync is answered"
+    );
+    c.run();
+    let xids: Vec<i32> = replies(&c.take(CLIENT)).iter().map(|r| r.xid).collect();
+    assert_eq!(
+        xids,
+        [1, 2, 3, 4],
+        "the write after closeSession is never answered"
+    );
+    assert!(c.states[1]
+        .sm
+        .node("/s")
+        .is_some_and(|n| n.data.as_deref() == Some(&b"v3"[..])));
+}
+
+#[test]
 fn pg_watch_event_arrives_before_the_reply_that_reflects_the_change() {
     // PG "Semantics of Watches": a client sees the watch event before it sees the new data;
     // watches are one-shot; a watcher on another server is notified too.

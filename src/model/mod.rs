@@ -65,7 +65,7 @@ impl Service for ModelService {
     type Timer = ();
     fn prepare(
         _committed: &DeliveredLog,
-        _local: &(),
+        _local: &mut (),
         _pending: &[Txn<u8>],
         _zxid: Zxid,
         request: &u8,

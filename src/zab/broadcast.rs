@@ -58,7 +58,7 @@ fn leader_propose<S: Service>(
 ) {
     let zxid = st.durable.next_zxid();
     let pending = st.durable.entries_after_ref(st.committed);
-    let op = S::prepare(&st.sm, &st.local, pending, zxid, &req);
+    let op = S::prepare(&st.sm, &mut st.local, pending, zxid, &req);
     let txn = Txn { zxid, op };
     st.durable.log.push(txn.clone());
     let id = st.id;

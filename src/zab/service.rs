@@ -54,10 +54,12 @@ pub trait Service:
 
     /// The leader turns a request into the operation it proposes at `zxid`. `committed` is the
     /// committed state and `pending` the proposals after it, in zxid order; `local` is the
-    /// leader's own service state (its configured options).
+    /// leader's own service state (its configured options). The operation must depend on
+    /// these alone: what the service keeps in `local` across calls can only be a memo of
+    /// them (as ZooKeeper's `outstandingChanges` is a record of the pending proposals).
     fn prepare(
         committed: &Self::Machine,
-        local: &Self::Local,
+        local: &mut Self::Local,
         pending: &[Txn<Op<Self>>],
         zxid: Zxid,
         request: &Self::Request,

@@ -5,6 +5,7 @@
 use super::acl::{self, perms, Id};
 use super::code::{Code, ZkResult};
 use super::data::Data;
+use super::outstanding::Outstanding;
 use super::path;
 use super::quota;
 use super::stat::{NodeKind, MAX_TTL};
@@ -44,6 +45,9 @@ pub struct ZkRequest {
 /// only the nodes they touch are copied.
 pub struct Overlay<'a> {
     base: &'a DataTree,
+    /// The leader's record of its pending proposals, when it keeps one: then `nodes` and
+    /// `sessions` only hold what preparing this request changes (a multi's earlier parts).
+    memo: Option<&'a Outstanding>,
     nodes: BTreeMap<String, Option<Node>>,
     sessions: BTreeMap<i64, Option<i32>>,
     /// `enforceQuota`: hard quota limits refuse creates and setData (QuotaExceeded).
@@ -69,12 +73,7 @@ impl<'a> Overlay<'a> {
         pending: &[Txn<ZkTxn>],
         path: Option<&str>,
     ) -> Overlay<'a> {
-        let mut v = Overlay {
-            base,
-            nodes: BTreeMap::new(),
-            sessions: BTreeMap::new(),
-            enforce_quota: false,
-        };
+        let mut v = Overlay::over(base, None);
         for t in pending
             .iter()
             .filter(|t| path.is_none_or(|p| touches(&t.op.op, p)))
@@ -84,14 +83,45 @@ impl<'a> Overlay<'a> {
         v
     }
 
+    /// The committed tree seen through the leader's record of its pending proposals.
+    pub fn with_outstanding(base: &'a DataTree, memo: &'a Outstanding) -> Overlay<'a> {
+        Overlay::over(base, Some(memo))
+    }
+
+    fn over(base: &'a DataTree, memo: Option<&'a Outstanding>) -> Overlay<'a> {
+        Overlay {
+            base,
+            memo,
+            nodes: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            enforce_quota: false,
+        }
+    }
+
+    /// The node at `path` below this view's own changes: the record's, else the tree's.
+    fn below(&self, path: &str) -> Option<&Node> {
+        match self.memo.and_then(|m| m.node(path)) {
+            Some(n) => n,
+            None => self.base.node(path),
+        }
+    }
+
     /// The ephemerals `session` owns in this view, sorted.
     pub fn ephemerals(&self, session: i64) -> Vec<String> {
+        let changed =
+            |p: &str| self.nodes.contains_key(p) || self.memo.is_some_and(|m| m.node(p).is_some());
         let mut out: BTreeSet<String> = self
             .base
             .ephemerals(session)
-            .filter(|p| !self.nodes.contains_key(*p))
+            .filter(|p| !changed(p))
             .cloned()
             .collect();
+        let memo = self.memo.into_iter().flat_map(|m| m.nodes());
+        for (p, n) in memo.filter(|(p, _)| !self.nodes.contains_key(*p)) {
+            if n.is_some_and(|n| n.stat.ephemeral_owner == session) {
+                out.insert(p.clone());
+            }
+        }
         for (p, n) in &self.nodes {
             if n.as_ref()
                 .is_some_and(|n| n.stat.ephemeral_owner == session)
@@ -125,14 +155,14 @@ impl Store for Overlay<'_> {
     fn node(&self, path: &str) -> Option<&Node> {
         match self.nodes.get(path) {
             Some(n) => n.as_ref(),
-            None => self.base.node(path),
+            None => self.below(path),
         }
     }
 
     fn update(&mut self, path: &str, f: impl FnOnce(&mut Node)) -> bool {
         // A node the view already changed is changed in place; the first change copies it.
         if !self.nodes.contains_key(path) {
-            let Some(n) = self.base.node(path).cloned() else {
+            let Some(n) = self.below(path).cloned() else {
                 return false;
             };
             self.nodes.insert(path.to_string(), Some(n));
@@ -159,7 +189,10 @@ impl Store for Overlay<'_> {
     fn session(&self, id: i64) -> Option<i32> {
         match self.sessions.get(&id) {
             Some(t) => *t,
-            None => self.base.session(id),
+            None => match self.memo.and_then(|m| m.session(id)) {
+                Some(t) => t,
+                None => self.base.session(id),
+            },
         }
     }
 
@@ -170,7 +203,8 @@ impl Store for Overlay<'_> {
 
 /// Turns `req` into the transaction the leader proposes at `zxid` (its clock reads `time`;
 /// `enforce_quota` is its `enforceQuota`). A request that fails becomes an error transaction,
-/// logged and committed like any other.
+/// logged and committed like any other. The view of the pending proposals is built here;
+/// [`prepare_outstanding`] takes the leader's kept record instead.
 pub fn prepare(
     tree: &DataTree,
     pending: &[Txn<ZkTxn>],
@@ -190,7 +224,36 @@ pub fn prepare(
     };
     // A quota check reads its quota's stats node, which any pending write under the quota
     // changes: with enforceQuota the view has every pending proposal.
-    let mut v = Overlay::for_request(tree, pending, path.filter(|_| !enforce_quota));
+    let v = Overlay::for_request(tree, pending, path.filter(|_| !enforce_quota));
+    prepare_in(v, zxid, time, req, enforce_quota)
+}
+
+/// [`prepare`], seeing the pending proposals through the leader's record of them (which has
+/// every one applied, so quota checks see them all too).
+pub fn prepare_outstanding(
+    tree: &DataTree,
+    memo: &Outstanding,
+    zxid: i64,
+    time: i64,
+    req: &WriteRequest,
+    enforce_quota: bool,
+) -> ZkTxn {
+    prepare_in(
+        Overlay::with_outstanding(tree, memo),
+        zxid,
+        time,
+        req,
+        enforce_quota,
+    )
+}
+
+fn prepare_in(
+    mut v: Overlay<'_>,
+    zxid: i64,
+    time: i64,
+    req: &WriteRequest,
+    enforce_quota: bool,
+) -> ZkTxn {
     v.enforce_quota = enforce_quota;
     let (session, op) = match &req.op {
         WriteOp::CreateSession { timeout } => {

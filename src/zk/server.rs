@@ -7,7 +7,10 @@
 //!   reconnect names a session and password that the local tree must know (else the client is
 //!   told its session expired, timeout 0).
 //! - A session's requests queue up: reads are served from the committed tree once every
-//!   earlier write of the session has committed here; a write waits for its own commit.
+//!   earlier write of the session has committed here. Consecutive writes are pipelined: each
+//!   goes to ZAB as it arrives (the leader prepares a session's writes in arrival order, so
+//!   their zxids, and their replies, keep it); a write that follows a read or a sync waits
+//!   until that one is answered, so a read never sees a later write of its own session.
 //! - `sync` is ZAB's ([`Host::sync`]): the leader answers once everything it proposed before
 //!   has committed, and the answer follows those COMMITs on the same connection.
 //! - Watch events of a commit go out before the reply to the write that caused them.
@@ -103,8 +106,10 @@ pub struct Conn {
     pub sasl: sasl::Exchange,
     /// Requests not yet answered, in arrival order.
     pub queue: VecDeque<RequestFrame>,
-    /// Whether the head of the queue went to ZAB (a write or a sync) and awaits its outcome.
-    pub waiting: bool,
+    /// How many requests at the head of the queue went to ZAB and await their outcome: a run
+    /// of writes (pipelined, as ZooKeeper's FollowerRequestProcessor forwards each write at
+    /// once; their outcomes come back in zxid order, which is the queue's order), or one sync.
+    pub submitted: usize,
     /// A read-only session's connection, to a server out of the quorum: reads only.
     pub read_only: bool,
     /// Requests that came after the ConnectRequest while its createSession was in flight, in
@@ -141,6 +146,9 @@ pub struct Local {
     pub read_only_sessions: i64,
     /// The server's options (from its configuration; they survive a restart).
     pub opts: Arc<ZkOptions>,
+    /// The leader's record of what its pending proposals change (a memo: states compare
+    /// equal whatever it holds).
+    pub outstanding: super::outstanding::Outstanding,
 }
 
 impl Local {
@@ -238,11 +246,11 @@ pub fn on_synced(h: &mut Host<ZooKeeper>, client: usize) {
     let Some(c) = h.local_mut().conns.get_mut(&client) else {
         return;
     };
-    if !(c.waiting && c.queue.front().is_some_and(|f| f.op == op::SYNC)) {
+    if !(c.submitted > 0 && c.queue.front().is_some_and(|f| f.op == op::SYNC)) {
         return;
     }
     let f = c.queue.pop_front().expect("head");
-    c.waiting = false;
+    c.submitted = 0;
     let path = match f.body {
         Request::Path(p) => p,
         _ => String::new(),
@@ -313,29 +321,45 @@ fn answer_local(h: &mut Host<ZooKeeper>, client: usize, f: RequestFrame) -> Opti
     None
 }
 
-/// Answers the queue's head for as long as it can be answered now.
+/// Answers the queue's head for as long as it can be answered now, and sends on to ZAB each
+/// write that follows only writes already sent.
 fn drain(h: &mut Host<ZooKeeper>, client: usize) {
     loop {
         let Some(c) = h.state().local.conns.get(&client) else {
             return;
         };
-        if c.waiting {
-            return;
-        }
-        let Some(frame) = c.queue.front().cloned() else {
+        let Some(frame) = c.queue.get(c.submitted).cloned() else {
             return;
         };
+        let in_flight = c.submitted;
+        // A sync, and a closeSession, are answered before anything after them goes out.
+        let behind_barrier = in_flight > 0
+            && (c.queue.front().is_some_and(|f| f.op == op::SYNC)
+                || c.queue[in_flight - 1].op == op::CLOSE_SESSION);
         let (session, auth) = (c.session, c.auth.clone());
-        if c.read_only && (frame.op == op::SYNC || to_write(&frame).is_some()) {
+        let write = to_write(&frame);
+        if in_flight > 0 && (write.is_none() || behind_barrier) {
+            return; // it waits for the outcomes ahead of it
+        }
+        if c.read_only && (frame.op == op::SYNC || write.is_some()) {
             read_only::refuse_write(h, client, frame);
             continue;
         }
-        if let Some(write) = to_write(&frame) {
-            h.local_mut().conns.get_mut(&client).expect("conn").waiting = true;
-            return submit(h, session, frame.xid, auth, write);
+        if let Some(write) = write {
+            h.local_mut()
+                .conns
+                .get_mut(&client)
+                .expect("conn")
+                .submitted += 1;
+            submit(h, session, frame.xid, auth, write);
+            continue;
         }
         if frame.op == op::SYNC {
-            h.local_mut().conns.get_mut(&client).expect("conn").waiting = true;
+            h.local_mut()
+                .conns
+                .get_mut(&client)
+                .expect("conn")
+                .submitted = 1;
             return h.sync(client);
         }
         h.local_mut()
@@ -574,12 +598,14 @@ fn applied(h: &mut Host<ZooKeeper>, a: Applied) {
         _ => {}
     }
     let waiting = h.state().local.conns.iter().find(|(_, c)| {
-        c.session == a.session && c.waiting && c.queue.front().is_some_and(|f| f.xid == a.cxid)
+        c.session == a.session
+            && c.submitted > 0
+            && c.queue.front().is_some_and(|f| f.xid == a.cxid)
     });
     let Some((&client, _)) = waiting else { return };
     let conn = h.local_mut().conns.get_mut(&client).expect("conn");
     let frame = conn.queue.pop_front().expect("head");
-    conn.waiting = false;
+    conn.submitted -= 1;
     let (code, body) = reply_for(&frame, &a.result, h.state().sm.extended_types);
     let r = ReplyFrame {
         xid: frame.xid,

@@ -2,7 +2,7 @@
 //! leader's request preparation turns a client's write into a transaction, and the client layer
 //! ([`super::server`]) plugs its messages, inputs and timers into the server's steps.
 
-use super::prep::{prepare, ZkRequest};
+use super::prep::{prepare_outstanding, ZkRequest};
 use super::server::{self, ClientMsg, Input, Local, PeerMsg, ZkTimer};
 use super::session;
 use super::tree::DataTree;
@@ -24,13 +24,15 @@ impl Service for ZooKeeper {
 
     fn prepare(
         tree: &DataTree,
-        local: &Local,
+        local: &mut Local,
         pending: &[Txn<ZkTxn>],
         zxid: Zxid,
         req: &ZkRequest,
     ) -> ZkTxn {
         let enforce = local.opts.enforce_quota;
-        prepare(tree, pending, zxid.0 as i64, req.time, &req.write, enforce)
+        let memo = &mut local.outstanding;
+        memo.catch_up(tree, pending, zxid);
+        prepare_outstanding(tree, memo, zxid.0 as i64, req.time, &req.write, enforce)
     }
 
     fn on_client(host: &mut Host<Self>, client: usize, msg: ClientMsg) {

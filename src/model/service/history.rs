@@ -2,7 +2,7 @@
 
 use super::spec::{ZkOp, ZkRet, ZkSpec};
 use super::ServiceConfig;
-use crate::jute::proto::Response;
+use crate::jute::proto::{ReplyFrame, Response};
 use crate::zab::Msg;
 use crate::zk::server::ClientMsg;
 use crate::zk::Code;
@@ -51,10 +51,11 @@ pub(super) fn record_invoke(
     };
     let zop = scripted(cfg, env.src, f.xid)?;
     let mut next = h.clone();
+    let thread = thread(cfg, env.src, f.xid);
     if zop.is_write() {
-        let _ = next.lin.on_invoke(env.src, zop.clone());
+        let _ = next.lin.on_invoke(thread, zop.clone());
     }
-    let _ = next.seq.on_invoke(env.src, zop);
+    let _ = next.seq.on_invoke(thread, zop);
     Some(next)
 }
 
@@ -67,7 +68,19 @@ pub(super) fn record_return(
         return None;
     };
     let zop = scripted(cfg, env.dst, r.xid)?;
-    let ret = match (&r.body, Code::from_value(r.err)) {
+    let ret = ret_of(r);
+    let mut next = h.clone();
+    let thread = thread(cfg, env.dst, r.xid);
+    if zop.is_write() {
+        let _ = next.lin.on_return(thread, ret.clone());
+    }
+    let _ = next.seq.on_return(thread, ret);
+    Some(next)
+}
+
+/// What a reply says, as the history records it.
+pub fn ret_of(r: &ReplyFrame) -> ZkRet {
+    match (&r.body, Code::from_value(r.err)) {
         (_, Some(c)) if c != Code::Ok => ZkRet::Err(c),
         (Response::Stat(s), _) => ZkRet::Version(s.version),
         (Response::GetData(d, s), _) => ZkRet::Data(
@@ -75,14 +88,25 @@ pub(super) fn record_return(
             s.version,
         ),
         _ => ZkRet::Ok,
-    };
-    let mut next = h.clone();
-    if zop.is_write() {
-        let _ = next.lin.on_return(env.dst, ret.clone());
     }
-    let _ = next.seq.on_return(env.dst, ret);
-    Some(next)
 }
+
+/// The testers' thread of request `xid` of `client`. stateright's testers take one operation
+/// in flight per thread, so each request of the pipelining client A is a thread of its own
+/// (invoked when sent, returned when answered: real time kept, the order among A's requests
+/// not); that order, and A reading its own writes, is the property "a pipelining session
+/// gets its script's answers in order" ([`super::ServiceModel`]).
+fn thread(cfg: &ServiceConfig, client: Id, xid: i32) -> Id {
+    let pipelining = cfg.pipelined && usize::from(client).checked_sub(cfg.servers) == Some(0);
+    if pipelining {
+        Id::from(PIPELINE_THREADS + xid.max(0) as usize)
+    } else {
+        client
+    }
+}
+
+/// Where the thread ids of A's pipelined requests start (above every actor id).
+const PIPELINE_THREADS: usize = 1000;
 
 /// The full scripts: A creates and updates `/a` with a versioned set and reads it; B creates
 /// its ephemeral `/e1`, syncs and reads `/a`.

@@ -59,15 +59,19 @@ pub struct ServiceConfig {
     pub scripts: [Vec<ZkOp>; 2],
     /// Read-only mode: servers have `readonlymode.enabled`, client B accepts read-only sessions.
     pub read_only: bool,
+    /// Client A pipelines: it sends its whole script at once, as soon as its session exists
+    /// (as ZooKeeper's clients do, each request without waiting for the reply before it).
+    pub pipelined: bool,
 }
 
 impl ServiceConfig {
     /// The names of the service configurations.
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         "service",
         "service-stable",
         "service-full",
         "service-read-only",
+        "service-pipelined",
     ];
 
     /// The configuration called `name`.
@@ -77,6 +81,7 @@ impl ServiceConfig {
             "service-stable" => Some(ServiceConfig::stable()),
             "service-full" => Some(ServiceConfig::full()),
             "service-read-only" => Some(ServiceConfig::read_only()),
+            "service-pipelined" => Some(ServiceConfig::pipelined()),
             _ => None,
         }
     }
@@ -97,6 +102,32 @@ impl ServiceConfig {
                 vec![ZkOp::Create("/e1".into(), 3)],
             ],
             read_only: false,
+            pipelined: false,
+        }
+    }
+
+    /// `service-pipelined`: client A sends create, versioned set and read of `/a` at once;
+    /// B reads `/a`; a server crash at any moment.
+    pub fn pipelined() -> ServiceConfig {
+        let a = "/a".to_string();
+        ServiceConfig {
+            name: "service-pipelined",
+            about: "ZooKeeper service with a pipelining client: 2 servers, 2 clients (A sends \
+                    create, versioned set and read of /a without waiting for replies; B reads \
+                    /a), session expiry by the leader, 1 server crash and recovery",
+            servers: 2,
+            max_ticks: 2,
+            crashes: 1,
+            scripts: [
+                vec![
+                    ZkOp::Create(a.clone(), 1),
+                    ZkOp::Set(a.clone(), 2, 0),
+                    ZkOp::Get(a.clone()),
+                ],
+                vec![ZkOp::Get(a)],
+            ],
+            read_only: false,
+            pipelined: true,
         }
     }
 
@@ -117,6 +148,7 @@ impl ServiceConfig {
                 vec![ZkOp::Create("/b".into(), 2), ZkOp::Get("/b".into())],
             ],
             read_only: true,
+            pipelined: false,
         }
     }
 
@@ -144,6 +176,7 @@ impl ServiceConfig {
             crashes: 0,
             scripts: history::full_scripts(),
             read_only: false,
+            pipelined: false,
         }
     }
 
@@ -157,12 +190,14 @@ impl ServiceConfig {
             script: a,
             read_only: false,
             pause: false,
+            pipelined: self.pipelined,
         };
         let b = ZkClient {
             servers: vec![1, 0],
             script: b,
             read_only: self.read_only,
             pause: self.read_only,
+            pipelined: false,
         };
         // Sessions may be one tick long, so that expiry needs few ticks of the leader.
         let opts = ZkOptions {
@@ -339,6 +374,16 @@ impl Model for ServiceModel {
             Property::always("sequentially consistent", |_, s: &State| {
                 s.history.seq.is_consistent()
             }),
+            Property::always("replies in session order", |_, s: &State| {
+                clients(s).all(|c| !c.misordered)
+            }),
+            Property::always(
+                "a pipelining session gets its script's answers in order",
+                |m: &Self, s: &State| {
+                    let cfg = &m.inner.cfg;
+                    !cfg.pipelined || clients(s).next().is_none_or(|a| own_answers(cfg, a))
+                },
+            ),
             Property::always("ephemerals die with their session", |_, s: &State| {
                 servers(s).all(ephemerals_owned)
             }),
@@ -376,6 +421,23 @@ fn clients(s: &State) -> impl Iterator<Item = &ClientState> {
     s.actor_states.iter().filter_map(|a| match a.as_ref() {
         NodeState::Client(c) => Some(c),
         _ => None,
+    })
+}
+
+/// Client A's answers are those of its script run alone (B only reads), until its session
+/// expires; from then on every answer is an error.
+fn own_answers(cfg: &ServiceConfig, a: &ClientState) -> bool {
+    use stateright::semantics::SequentialSpec;
+    let mut spec = ZkSpec::default();
+    let mut expired = false;
+    cfg.scripts[0].iter().zip(&a.answers).all(|(op, got)| {
+        let want = spec.invoke(op);
+        expired |= *got == ZkRet::Err(crate::zk::Code::SessionExpired);
+        if expired {
+            matches!(got, ZkRet::Err(_))
+        } else {
+            *got == want
+        }
     })
 }
 

@@ -12,7 +12,7 @@ use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
 use std::time::Duration;
 
-/// A client running a script of operations, one at a time.
+/// A client running a script of operations: one at a time, or all at once (`pipelined`).
 #[derive(Clone, Debug)]
 pub struct ZkClient {
     /// Servers to connect to, in order of preference.
@@ -27,6 +27,9 @@ pub struct ZkClient {
     /// that a crash or a mode change can come in between; otherwise it sends the next operation
     /// in the step that delivers the reply.
     pub pause: bool,
+    /// It pipelines: once its session exists it sends every operation of its script, each
+    /// without waiting for the reply to the one before.
+    pub pipelined: bool,
 }
 
 /// A client's state.
@@ -42,6 +45,12 @@ pub struct ClientState {
     pub next: usize,
     /// Whether an operation is outstanding.
     pub waiting: bool,
+    /// How many operations of the script it has sent.
+    pub sent: usize,
+    /// A reply came for another request than the oldest unanswered one.
+    pub misordered: bool,
+    /// A pipelining client's answers, in the order they came.
+    pub answers: Vec<super::ZkRet>,
     /// Reconnections so far.
     pub reconnects: u8,
     /// Finished: script done, session expired, or an operation left without an answer.
@@ -196,14 +205,21 @@ fn client_on_msg(c: &ZkClient, st: &mut ClientState, m: ClientMsg, o: &mut Out<N
                 st.last_zxid = st.last_zxid.max(r.zxid);
                 st.read_only_answer |= st.read_only;
             }
-            st.waiting = false;
+            if c.pipelined {
+                st.answers.push(super::history::ret_of(&r));
+            }
             st.next += 1;
-            if c.pause && st.next < c.script.len() {
+            st.waiting = st.next < st.sent;
+            if st.waiting {
+                // pipelined: the next reply is on its way
+            } else if c.pause && st.next < c.script.len() {
                 o.set_timer(Timer::Step, Duration::ZERO..Duration::ZERO);
             } else {
                 send_next(c, st, o);
             }
         }
+        // Script requests have xids from 1; any other reply (a watch event, a ping) has its own.
+        ClientMsg::Reply(r) if r.xid > 0 => st.misordered = true,
         ClientMsg::Close if st.session == 0 || st.reconnects > 0 => st.done = true,
         ClientMsg::Close => {
             st.reconnects += 1;
@@ -215,16 +231,24 @@ fn client_on_msg(c: &ZkClient, st: &mut ClientState, m: ClientMsg, o: &mut Out<N
 }
 
 fn send_next(c: &ZkClient, st: &mut ClientState, o: &mut Out<Node>) {
-    let Some(op) = c.script.get(st.next) else {
+    if st.next >= c.script.len() {
         st.done = true;
         return;
+    }
+    let upto = if c.pipelined {
+        c.script.len()
+    } else {
+        st.next + 1
     };
     st.waiting = true;
-    let frame = frame(st.next as i32 + 1, op);
-    o.send(
-        Id::from(c.servers[st.server]),
-        Msg::Client(ClientMsg::Request(frame)),
-    );
+    for (i, op) in c.script.iter().enumerate().take(upto).skip(st.next) {
+        let frame = frame(i as i32 + 1, op);
+        o.send(
+            Id::from(c.servers[st.server]),
+            Msg::Client(ClientMsg::Request(frame)),
+        );
+    }
+    st.sent = upto;
 }
 
 /// The request frame of a script operation.
