@@ -164,6 +164,39 @@ fn snapshots_taken_every_snap_count_are_put_in_place_reported_and_recovered() {
 }
 
 #[test]
+fn commit_log_count_bounds_the_log_in_memory_not_the_snapshots_on_disk() {
+    // commitLogCount=3, snapCount=10: the actor folds its committed log every three
+    // transactions (so it keeps few in memory), the disk gets a snapshot only once its log
+    // holds ten; a restart recovers every write from the older snapshot and the longer log.
+    let cfg_text = "snapCount=10\ncommitLogCount=3\n";
+    let (cfg, dir) = standalone_cfg("commit-log-count", cfg_text);
+    let node = Node::start(&cfg, &dir);
+    let mut c = Client::connect(node.running.client_addr, Duration::from_secs(10));
+    for i in 0..35 {
+        assert_eq!(c.create(&format!("/s{i}"), b"v"), Code::Ok as i32);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ask = move |st: &zabkeeper::zab::ServerState<zabkeeper::zk::ZooKeeper>| {
+        let _ = tx.send(st.durable.log.len());
+    };
+    let inspect = zabkeeper::runtime::Event::Inspect(Box::new(ask));
+    node.running.inbox.send(inspect).unwrap();
+    let log_len = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(log_len <= 3, "the actor keeps {log_len} transactions");
+    std::thread::sleep(Duration::from_millis(300)); // a snapshot's thread may still write
+    let names: Vec<String> = std::fs::read_dir(dir.join("data/version-2"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let snapshots = names.iter().filter(|n| n.starts_with("snapshot.")).count();
+    // The empty directory's, then one per ten or so of the 36 transactions: not one per fold.
+    assert!((2..=5).contains(&snapshots), "{names:?}");
+    drop(c);
+    node.stop();
+    restart_and_read(&cfg, &dir, "/s", 35);
+}
+
+#[test]
 fn three_servers_replicate_and_elect_a_new_leader_when_one_stops() {
     // ZAB over TCP: a write through any server is read on the others (after sync of its own
     // session order: each client reads through its own server); stopping one server leaves

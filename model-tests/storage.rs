@@ -374,3 +374,112 @@ fn a_snapshot_written_on_its_own_thread_takes_its_log_and_the_appends_after_it()
     assert_eq!(back.snapshot.zxid, Zxid::ZERO);
     assert_eq!(zxids(&back), vec![1, 2, 3, 4, 5, 6]);
 }
+
+/// `durable(n)` with its first `upto` transactions folded into the snapshot, as the actor's
+/// `commitLogCount` folds them.
+fn folded(upto: u32, n: u32) -> ZkDurable {
+    let mut tree = DataTree::default();
+    for t in (1..=upto).map(txn) {
+        tree.apply_txn(t.zxid.0 as i64, &t.op);
+    }
+    ZkDurable {
+        snapshot: Snapshot {
+            zxid: Zxid::new(1, upto),
+            state: tree,
+        }
+        .into(),
+        log: (upto + 1..=n).map(txn).collect(),
+        ..durable(0)
+    }
+}
+
+fn snapshots(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("version-2"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snapshot.") && !n.ends_with(".tmp"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_actor_s_folds_are_written_as_snapshots_only_every_snap_count() {
+    // With snapCount 6, a fold of the log into the snapshot (the actor's commitLogCount)
+    // writes no snapshot while the current log holds fewer than 6 transactions: the disk
+    // keeps the older snapshot and the longer log, which recover the same tree. The first
+    // fold after that writes its snapshot.
+    let dir = scratch("storage-folds");
+    let (mut d, _, _) = DataDir::open(&dir, &dir).unwrap();
+    d.stage.write_snapshots_every(6);
+    d.save(&durable(4)).unwrap();
+    let before = snapshots(&dir);
+    d.save(&folded(3, 5)).unwrap();
+    assert_eq!(
+        snapshots(&dir),
+        before,
+        "a fold before snapCount writes no snapshot"
+    );
+    drop(d);
+    let (mut d, back, warnings) = DataDir::open(&dir, &dir).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let back = back.unwrap();
+    assert_eq!((back.snapshot.zxid, back.log.len()), (Zxid::ZERO, 5));
+    let mut tree = back.snapshot.state.clone();
+    for t in &back.log[..3] {
+        tree.apply_txn(t.zxid.0 as i64, &t.op);
+    }
+    assert_eq!(
+        tree,
+        folded(3, 5).snapshot.state,
+        "the older snapshot and log lead to the fold"
+    );
+    assert_eq!(back.log[3..], folded(3, 5).log[..]);
+    // The actor's view after recovery is the disk's; it folds again, now past snapCount.
+    d.stage.write_snapshots_every(6);
+    d.save(&folded(5, 7)).unwrap();
+    assert_eq!(
+        snapshots(&dir).len(),
+        before.len() + 1,
+        "{:?}",
+        snapshots(&dir)
+    );
+    drop(d);
+    let (_, back, warnings) = DataDir::open(&dir, &dir).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(back, Some(folded(5, 7)));
+}
+
+#[test]
+fn a_log_that_diverges_after_an_unwritten_fold_leaves_no_older_chain_behind() {
+    // After a fold that wrote no snapshot, the older log holds the transactions past the
+    // fold. If the log then diverges (TRUNC), the fold is written as a snapshot with the new
+    // log, and the older snapshot and log go: falling back to them would bring back what
+    // was truncated (an older snapshot without its log is never a way back: recovery stops).
+    let dir = scratch("storage-fold-diverged");
+    let (mut d, _, _) = DataDir::open(&dir, &dir).unwrap();
+    d.stage.write_snapshots_every(100);
+    d.save(&durable(4)).unwrap();
+    d.save(&folded(3, 5)).unwrap();
+    let mut diverged = folded(3, 3);
+    diverged.accepted_epoch = 2;
+    diverged.current_epoch = 2;
+    let mut other = txn(9);
+    other.zxid = Zxid::new(2, 1);
+    diverged.log = vec![other].into();
+    d.save(&diverged).unwrap();
+    drop(d);
+    let (_, back, warnings) = DataDir::open(&dir, &dir).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(back, Some(diverged));
+    let logs: Vec<String> = std::fs::read_dir(dir.join("version-2"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("log."))
+        .collect();
+    assert_eq!(
+        logs,
+        [format!("log.{:x}", Zxid::new(1, 3).0)],
+        "the older log is gone"
+    );
+}

@@ -85,6 +85,11 @@ pub struct ZooConfig {
     pub purge_interval: u32,
     /// `snapCount`: transactions between snapshots (default 100000).
     pub snap_count: u64,
+    /// `commitLogCount` (ZooKeeper's `zookeeper.commitLogCount`, which zoo.cfg sets as
+    /// ZooKeeper turns unknown keys into `zookeeper.` properties): committed transactions the
+    /// server keeps in memory to sync a learner by DIFF (default 500); one further behind gets
+    /// SNAP.
+    pub commit_log_count: u64,
     /// `4lw.commands.whitelist` (default: `srvr` only, as ZooKeeper 3.5.3+; `*` for all).
     pub four_letter_words: Vec<String>,
     /// `extendedTypesEnabled` (container and TTL create modes; default false).
@@ -167,6 +172,7 @@ impl ZooConfig {
             snap_retain_count: p.num::<u32>("autopurge.snapRetainCount", 3)?.max(3),
             purge_interval: p.num("autopurge.purgeInterval", 0)?,
             snap_count: p.num("snapCount", 100_000)?,
+            commit_log_count: p.num("commitLogCount", 500)?,
             four_letter_words: p.list("4lw.commands.whitelist", &["srvr"]),
             extended_types_enabled: p.boolean("extendedTypesEnabled", false)?,
             enforce_quota: p.boolean("enforceQuota", false)?,

@@ -122,6 +122,10 @@ pub struct ActorParams {
     pub sync_limit: u32,
     /// `snapCount`.
     pub snap_count: usize,
+    /// `commitLogCount` (None in traces written before it was a parameter: the actor then
+    /// kept its log until a snapshot was due).
+    #[serde(default)]
+    pub commit_log_count: Option<usize>,
     /// `minSessionTimeout` (ms).
     pub min_session_ms: u32,
     /// `maxSessionTimeout` (ms).
@@ -154,6 +158,7 @@ impl ActorParams {
             tick_ms: cfg.tick_time,
             sync_limit: cfg.sync_limit,
             snap_count: cfg.snap_count.max(1) as usize,
+            commit_log_count: Some(cfg.commit_log_count.max(1) as usize),
             min_session_ms: cfg.min_session_timeout,
             max_session_ms: cfg.max_session_timeout,
             extended_types: cfg.extended_types_enabled,
@@ -179,7 +184,12 @@ impl ActorParams {
         zab.pipelined = true;
         zab.tick = Duration::from_millis(u64::from(self.tick_ms));
         zab.sync_limit = self.sync_limit;
-        zab.snap_count = Some(self.snap_count);
+        // The actor folds its committed log into its in-memory snapshot every
+        // `commitLogCount` transactions (a learner further behind gets SNAP, as from
+        // ZooKeeper without its on-disk DIFF); the storage writes a snapshot only every
+        // `snapCount` (storage.rs, `Stage::write_snapshots_every`).
+        let fold = self.commit_log_count.unwrap_or(self.snap_count);
+        zab.snap_count = Some(fold.min(self.snap_count));
         let opts = ZkOptions {
             limits: SessionLimits {
                 tick_ms: self.tick_ms as i32,
@@ -282,11 +292,12 @@ pub fn start(
 ) -> Result<Running, RuntimeError> {
     let ids = indices(cfg);
     let me = ids.iter().position(|&id| id == myid).unwrap_or(0);
-    let (disk, recovered, warnings) = storage::DataDir::open(&cfg.data_dir, &cfg.data_log_dir)?;
+    let (mut disk, recovered, warnings) = storage::DataDir::open(&cfg.data_dir, &cfg.data_log_dir)?;
     for w in warnings {
         tracing::warn!("{w}");
     }
     let params = ActorParams::of(cfg)?;
+    disk.stage.write_snapshots_every(params.snap_count);
     let actor = params.actor();
     let (inbox, rx) = std::sync::mpsc::channel();
     let tracer = trace::Tracer::from_env(me)

@@ -45,10 +45,18 @@ pub struct Stage {
     staged: Saved,
     /// The writes those saves need.
     pending: Pending,
-    /// The zxids of the staged log, in order.
+    /// The zxids the current log file holds (staged included), in order.
     log_zxids: Vec<Zxid>,
     /// Nothing was ever written here: the first save writes everything.
     fresh: bool,
+    /// The snapshot the current log file follows. The actor folds its committed log into its
+    /// snapshot more often than a snapshot is written (see [`Stage::write_snapshots_every`]);
+    /// between two written snapshots the disk holds an older snapshot and a longer log, which
+    /// recover the same state.
+    disk_snapshot: Zxid,
+    /// `snapCount`: a snapshot the actor takes from its own log is written only once the
+    /// current log holds at least this many transactions (None: every one is written).
+    disk_every: Option<usize>,
 }
 
 /// One write for the log writer: the encoded saves and what the disk holds after it.
@@ -141,6 +149,8 @@ impl DataDir {
             pending: Pending::default(),
             log_zxids: Vec::new(),
             fresh: true,
+            disk_snapshot: Zxid::ZERO,
+            disk_every: None,
         };
         let Some(recovered) = recovered else {
             return Ok((DataDir { stage, files: d }, None, warnings));
@@ -148,6 +158,7 @@ impl DataDir {
         let durable = recovered.durable;
         d.saved = summary(&durable);
         stage.staged = summary(&durable);
+        stage.disk_snapshot = durable.snapshot.zxid;
         stage.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
         stage.fresh = false;
         if recovered.damaged.is_empty() && recovered.log_format == Format::CURRENT {
@@ -225,8 +236,21 @@ impl Stage {
             && durable.log.len() >= staged.log_len
             && (staged.log_len == 0
                 || Some(durable.log[staged.log_len - 1].zxid) == staged.log_last);
-        if extends {
-            for txn in &durable.log[staged.log_len..] {
+        let zxid = durable.snapshot.zxid;
+        let taken_here = zxid != staged.snapshot && self.log_zxids.binary_search(&zxid).is_ok();
+        // A snapshot the actor took from this log, before the log holds `snapCount`
+        // transactions: the log goes on (the disk's older snapshot and this log lead to it).
+        let fold_only = !fresh
+            && taken_here
+            && self.pending.rewrite.is_none()
+            && self.disk_every.is_some_and(|n| {
+                let last = self.log_zxids.last().copied();
+                let new = durable.log.iter().filter(|t| Some(t.zxid) > last).count();
+                self.log_zxids.len() + new < n
+            });
+        if extends || fold_only {
+            let last = self.log_zxids.last().copied();
+            for txn in durable.log.iter().filter(|t| Some(t.zxid) > last) {
                 self.pending.txns += 1;
                 self.pending.append.extend(record::encode(txn));
                 self.log_zxids.push(txn.zxid);
@@ -234,12 +258,12 @@ impl Stage {
         } else {
             // A snapshot taken from this log: the older logs still lead to it, once what is
             // staged for the current log is written there first. A snapshot from elsewhere
-            // (SNAP), or two in one batch, starts afresh; a diverged log keeps its snapshot.
-            let zxid = durable.snapshot.zxid;
+            // (SNAP), or two in one batch, starts afresh; a diverged log keeps its snapshot
+            // (if it is the one on disk: otherwise the older log holds what diverged).
             let pending = &mut self.pending;
             let first = pending.rewrite.is_none();
-            let taken_here = zxid != staged.snapshot && self.log_zxids.binary_search(&zxid).is_ok();
-            pending.keep_older = !fresh && first && (zxid == staged.snapshot || taken_here);
+            let same = zxid == staged.snapshot && zxid == self.disk_snapshot;
+            pending.keep_older = !fresh && first && (same || taken_here);
             pending.taken_here = pending.keep_older && taken_here;
             if pending.taken_here {
                 // The current log gets everything: what was staged for it, and the entries of
@@ -254,6 +278,7 @@ impl Stage {
             pending.rewrite = Some((durable.snapshot.clone(), durable.log.to_vec()));
             pending.append.clear();
             self.log_zxids = durable.log.iter().map(|t| t.zxid).collect();
+            self.disk_snapshot = zxid;
         }
         self.staged = summary(durable);
         self.fresh = false;
@@ -268,8 +293,18 @@ impl Stage {
     pub fn take(&mut self) -> Option<Job> {
         self.dirty().then(|| Job {
             pending: std::mem::take(&mut self.pending),
-            staged: self.staged.clone(),
+            staged: Saved {
+                snapshot: self.disk_snapshot,
+                ..self.staged.clone()
+            },
         })
+    }
+
+    /// `snapCount`: write a snapshot the actor takes from its own log only once the current
+    /// log holds at least `n` transactions (ZooKeeper's rule); the actor may fold its log
+    /// more often, to keep less of it in memory (`commitLogCount`).
+    pub fn write_snapshots_every(&mut self, n: usize) {
+        self.disk_every = Some(n);
     }
 }
 
