@@ -394,13 +394,7 @@ fn folded(upto: u32, n: u32) -> ZkDurable {
 }
 
 fn snapshots(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("version-2"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("snapshot.") && !n.ends_with(".tmp"))
-        .collect();
-    names.sort();
-    names
+    files(dir, "snapshot.")
 }
 
 #[test]
@@ -472,13 +466,8 @@ fn a_log_that_diverges_after_an_unwritten_fold_leaves_no_older_chain_behind() {
     let (_, back, warnings) = DataDir::open(&dir, &dir).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(back, Some(diverged));
-    let logs: Vec<String> = std::fs::read_dir(dir.join("version-2"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("log."))
-        .collect();
     assert_eq!(
-        logs,
+        files(&dir, "log."),
         [format!("log.{:x}", Zxid::new(1, 3).0)],
         "the older log is gone"
     );

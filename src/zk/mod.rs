@@ -15,6 +15,7 @@ pub mod outstanding;
 pub mod path;
 pub mod persistent;
 pub mod prep;
+pub mod queue;
 pub mod quota;
 pub mod read;
 pub mod read_only;

@@ -9,8 +9,9 @@
 //! - A session's requests queue up: reads are served from the committed tree once every
 //!   earlier write of the session has committed here. Consecutive writes are pipelined: each
 //!   goes to ZAB as it arrives (the leader prepares a session's writes in arrival order, so
-//!   their zxids, and their replies, keep it); a write that follows a read or a sync waits
-//!   until that one is answered, so a read never sees a later write of its own session.
+//!   their zxids, and their replies, keep it); a write that follows a read, a sync or a
+//!   closeSession waits until that one is answered, so a read never sees a later write of its
+//!   own session ([`super::queue`]).
 //! - `sync` is ZAB's ([`Host::sync`]): the leader answers once everything it proposed before
 //!   has committed, and the answer follows those COMMITs on the same connection.
 //! - Watch events of a commit go out before the reply to the write that caused them.
@@ -18,8 +19,10 @@
 //!   ticks, and an expired session becomes a `closeSession` transaction.
 //! - A server that stops serving (goes LOOKING) closes every client connection.
 
-use super::jute_map::{reply_for, to_read, to_write};
+use super::jute_map::{reply_for, to_read};
 use super::prep::{WriteRequest, ZkRequest};
+use super::queue::drain;
+pub use super::queue::on_synced;
 use super::read::{read, set_watches};
 use super::service::ZooKeeper;
 use super::session::{
@@ -28,7 +31,7 @@ use super::session::{
 use super::tree::Applied;
 use super::txn::{TxnOp, WriteOp};
 use super::watch::{EventType, WatchKind, WatchManager, WatcherType};
-use super::{acl, authn, read_only, sasl, Code, Id};
+use super::{authn, read_only, sasl, Code, Id};
 use crate::jute::proto::{
     op, xid, ConnectRequest, ConnectResponse, MultiResult, ReplyFrame, Request, RequestFrame,
     Response,
@@ -240,25 +243,6 @@ pub fn on_input(h: &mut Host<ZooKeeper>, input: Input) {
     }
 }
 
-/// ZAB completed the `sync` that `client` asked for: answer it, after everything the leader
-/// had proposed when it arrived.
-pub fn on_synced(h: &mut Host<ZooKeeper>, client: usize) {
-    let Some(c) = h.local_mut().conns.get_mut(&client) else {
-        return;
-    };
-    if !(c.submitted > 0 && c.queue.front().is_some_and(|f| f.op == op::SYNC)) {
-        return;
-    }
-    let f = c.queue.pop_front().expect("head");
-    c.submitted = 0;
-    let path = match f.body {
-        Request::Path(p) => p,
-        _ => String::new(),
-    };
-    reply(h, client, f.xid, Code::Ok, Response::Path(path));
-    drain(h, client);
-}
-
 pub(crate) fn request(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFrame) {
     let Some(c) = h.local_mut().conns.get_mut(&client) else {
         h.send(client, ClientMsg::Close);
@@ -298,84 +282,13 @@ pub(crate) fn request(h: &mut Host<ZooKeeper>, client: usize, frame: RequestFram
     }
 }
 
-/// Answers, in order with the connection's other requests, those that read no znode:
-/// `whoAmI`, and the requests zabkeeper does not serve. Returns the frame back otherwise.
-fn answer_local(h: &mut Host<ZooKeeper>, client: usize, f: RequestFrame) -> Option<RequestFrame> {
-    let (code, body) = match (f.op, &f.body) {
-        (op::WHO_AM_I, _) => {
-            let conn = h.state().local.conns.get(&client)?;
-            (Code::Ok, Response::WhoAmI(acl::client_infos(&conn.auth)))
-        }
-        // `reconfigEnabled` is off (ZooKeeper's default): dynamic reconfiguration is refused.
-        (op::RECONFIG, _) => (Code::ReconfigDisabled, Response::Empty),
-        (_, Request::Unsupported) => {
-            // As ZooKeeper's UnimplementedRequestProcessor: the error, then the connection
-            // closes (an opcode ZooKeeper does not have either).
-            reply(h, client, f.xid, Code::Unimplemented, Response::Empty);
-            close_conn(h, client);
-            return None;
-        }
-        _ => return Some(f),
-    };
-    reply(h, client, f.xid, code, body);
-    None
-}
-
-/// Answers the queue's head for as long as it can be answered now, and sends on to ZAB each
-/// write that follows only writes already sent.
-fn drain(h: &mut Host<ZooKeeper>, client: usize) {
-    loop {
-        let Some(c) = h.state().local.conns.get(&client) else {
-            return;
-        };
-        let Some(frame) = c.queue.get(c.submitted).cloned() else {
-            return;
-        };
-        let in_flight = c.submitted;
-        // A sync, and a closeSession, are answered before anything after them goes out.
-        let behind_barrier = in_flight > 0
-            && (c.queue.front().is_some_and(|f| f.op == op::SYNC)
-                || c.queue[in_flight - 1].op == op::CLOSE_SESSION);
-        let (session, auth) = (c.session, c.auth.clone());
-        let write = to_write(&frame);
-        if in_flight > 0 && (write.is_none() || behind_barrier) {
-            return; // it waits for the outcomes ahead of it
-        }
-        if c.read_only && (frame.op == op::SYNC || write.is_some()) {
-            read_only::refuse_write(h, client, frame);
-            continue;
-        }
-        if let Some(write) = write {
-            h.local_mut()
-                .conns
-                .get_mut(&client)
-                .expect("conn")
-                .submitted += 1;
-            submit(h, session, frame.xid, auth, write);
-            continue;
-        }
-        if frame.op == op::SYNC {
-            h.local_mut()
-                .conns
-                .get_mut(&client)
-                .expect("conn")
-                .submitted = 1;
-            return h.sync(client);
-        }
-        h.local_mut()
-            .conns
-            .get_mut(&client)
-            .expect("conn")
-            .queue
-            .pop_front();
-        let Some(frame) = answer_local(h, client, frame) else {
-            continue;
-        };
-        serve_read(h, client, session, &auth, frame);
-    }
-}
-
-fn serve_read(h: &mut Host<ZooKeeper>, client: usize, session: i64, auth: &[Id], f: RequestFrame) {
+pub(crate) fn serve_read(
+    h: &mut Host<ZooKeeper>,
+    client: usize,
+    session: i64,
+    auth: &[Id],
+    f: RequestFrame,
+) {
     match (f.op, &f.body) {
         (op::SET_WATCHES | op::SET_WATCHES2, Request::SetWatches(list)) => {
             let (fire, keep) = set_watches(&h.state().sm, list);
